@@ -1,0 +1,251 @@
+"""SQLAlchemy 2 models: the database is the source of truth.
+
+All ``DateTime`` columns hold UTC; :class:`UTCDateTime` makes SQLite hand them back timezone-aware
+as PostgreSQL does, so the rest of the code only ever sees aware datetimes.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Entry",
+    "FetchAttempt",
+    "FetchStatus",
+    "Item",
+    "Precision",
+    "Site",
+    "Source",
+    "SourceHealth",
+    "SourceKind",
+    "SourceRole",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class SourceRole(enum.StrEnum):
+    UPSTREAM = "upstream"
+    DOWNSTREAM = "downstream"
+
+
+class SourceKind(enum.StrEnum):
+    RSS = "rss"
+    ATOM = "atom"
+    HTML_LIST = "html_list"
+    JSON = "json"
+
+
+class SourceHealth(enum.StrEnum):
+    """Whether a source could be checked; later issues alert on anything but ``ok``."""
+
+    UNKNOWN = "unknown"  # never checked yet
+    OK = "ok"
+    BROKEN = "broken"  # it answers, but what it answers is unusable (0 entries, 4xx/5xx streak)
+    UNREACHABLE = "unreachable"  # timeouts / connection failures streak: could not check
+
+
+class Precision(enum.StrEnum):
+    """How much of ``published_at`` the source actually gave."""
+
+    DATETIME = "datetime"
+    DATE = "date"  # day only: the time part is 00:00 Asia/Shanghai
+    NONE = "none"  # unknown: published_at is NULL, first_seen_at stands in
+
+
+class FetchStatus(enum.StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    UNCHANGED = "unchanged"
+    HTTP_ERROR = "http_error"
+    TIMEOUT = "timeout"
+    CONNECT_ERROR = "connect_error"
+    TOO_LARGE = "too_large"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    PARSE_ERROR = "parse_error"
+    EMPTY = "empty"
+    ERROR = "error"
+
+
+def _enum(cls: type[enum.StrEnum], length: int = 20) -> Enum:
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class Site(Base):
+    """An organisation's website or account; sites form a hierarchy."""
+
+    __tablename__ = "site"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("site.id"), index=True)
+    url: Mapped[str | None] = mapped_column(String(2000))
+
+    parent: Mapped[Site | None] = relationship(remote_side="Site.id")
+    sources: Mapped[list[Source]] = relationship(back_populates="site")
+
+
+class Source(Base):
+    """A polled list (feed, HTML list page or JSON API) and its polling state."""
+
+    __tablename__ = "source"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[SourceRole] = mapped_column(_enum(SourceRole))
+    kind: Mapped[SourceKind] = mapped_column(_enum(SourceKind))
+    url: Mapped[str] = mapped_column(String(2000))
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    column_type: Mapped[str | None] = mapped_column(String(20))
+    is_key: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[bool] = mapped_column(Boolean, default=False)
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    claimed_until: Mapped[datetime | None]
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_checked_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_entry_count: Mapped[int | None] = mapped_column(Integer)
+    max_entry_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_streak: Mapped[int] = mapped_column(Integer, default=0)
+    timeout_streak: Mapped[int] = mapped_column(Integer, default=0)
+    health: Mapped[SourceHealth] = mapped_column(_enum(SourceHealth), default=SourceHealth.UNKNOWN)
+    health_reason: Mapped[str | None] = mapped_column(Text)
+    health_since: Mapped[datetime | None]
+
+    site: Mapped[Site] = relationship(back_populates="sources")
+
+
+class _EntryColumns:
+    """Columns shared by upstream items and downstream entries."""
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("source.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    guid: Mapped[str | None] = mapped_column(String(1000))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    title: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+    published_precision: Mapped[Precision] = mapped_column(_enum(Precision, 10))
+    doc_no: Mapped[str | None] = mapped_column(String(100))
+    summary: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Item(_EntryColumns, Base):
+    """A publication seen on an upstream portal."""
+
+    __tablename__ = "item"
+    __table_args__ = (
+        UniqueConstraint("source_id", "key"),
+        Index("ix_item_published_at", "published_at"),
+    )
+
+
+class Entry(_EntryColumns, Base):
+    """A list entry seen on a downstream (subordinate) site's column."""
+
+    __tablename__ = "entry"
+    __table_args__ = (
+        UniqueConstraint("source_id", "key"),
+        Index("ix_entry_first_seen_at", "first_seen_at"),
+    )
+
+
+class FetchAttempt(Base):
+    """One poll of one source, successful or not."""
+
+    __tablename__ = "fetch_attempt"
+    __table_args__ = (Index("ix_fetch_attempt_source_started", "source_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("source.id"))
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[float] = mapped_column(Float)
+    status: Mapped[FetchStatus] = mapped_column(_enum(FetchStatus))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    entries_seen: Mapped[int] = mapped_column(Integer, default=0)
+    new_entries: Mapped[int] = mapped_column(Integer, default=0)
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained record of state changes (see :mod:`syndicator.audit`)."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

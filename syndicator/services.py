@@ -1,0 +1,125 @@
+"""Process-wide services: settings, database, clock and the polling event loop.
+
+Celery workers, the embedded runner and the CLI all build one :class:`Services` and call into it;
+they are thin shells. Polling runs on one long-lived event loop in a background thread, so the
+fetcher's HTTP connections are reused across tasks instead of being opened per task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+from syndicator.clock import Clock, SystemClock
+from syndicator.db.session import Database
+from syndicator.settings import Settings, load_settings
+from syndicator.sources.due import claim_due
+from syndicator.sources.fetcher import Fetcher
+from syndicator.sources.poller import Poller, PollOutcome
+
+__all__ = ["Services", "get_services", "install_services", "reset_services"]
+
+_T = TypeVar("_T")
+
+
+class Services:
+    """Everything a task needs, built once per process from :class:`Settings`."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.db = Database(settings.database_url)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._poller: Poller | None = None
+        self._lock = threading.Lock()
+
+    # -- the polling loop ----------------------------------------------------------------
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="syndicator-poll-loop", daemon=True
+                )
+                thread.start()
+                self._loop, self._thread = loop, thread
+                fetcher = self._run_on(loop, self._make_fetcher())
+                self._poller = Poller(
+                    settings=self.settings, db=self.db, fetcher=fetcher, clock=self.clock
+                )
+            return self._loop
+
+    async def _make_fetcher(self) -> Fetcher:
+        return Fetcher(self.settings.fetch, now=self.clock.now)
+
+    @staticmethod
+    def _run_on(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T]) -> _T:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    def poll(
+        self,
+        source_ids: Sequence[str],
+        *,
+        on_outcome: Callable[[PollOutcome], None] | None = None,
+    ) -> list[PollOutcome]:
+        """Poll sources now (blocking); safe to call from several threads at once."""
+        loop = self._ensure_loop()
+        assert self._poller is not None
+        return self._run_on(loop, self._poller.poll(source_ids, on_outcome=on_outcome))
+
+    def claim_due(self, limit: int | None = None) -> list[str]:
+        scheduler = self.settings.scheduler
+        return claim_due(
+            self.db,
+            now=self.clock.now(),
+            limit=limit or scheduler.batch_size,
+            lease_seconds=scheduler.claim_lease_seconds,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            loop, thread, poller = self._loop, self._thread, self._poller
+            self._loop = self._thread = self._poller = None
+        if loop is not None and thread is not None:
+            if poller is not None:
+                self._run_on(loop, poller.aclose())
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            loop.close()
+        self.db.dispose()
+
+
+_services: Services | None = None
+_services_pid: int | None = None
+_services_lock = threading.Lock()
+
+
+def get_services(settings: Settings | None = None) -> Services:
+    """The process's :class:`Services`, rebuilt after a fork (Celery prefork children)."""
+    global _services, _services_pid
+    with _services_lock:
+        if _services is None or _services_pid != os.getpid():
+            _services = Services(settings or load_settings())
+            _services_pid = os.getpid()
+        return _services
+
+
+def install_services(services: Services) -> None:
+    """Make *services* the process's services (the CLI and tests build their own)."""
+    global _services, _services_pid
+    with _services_lock:
+        _services, _services_pid = services, os.getpid()
+
+
+def reset_services() -> None:
+    """Close and forget the process's services (tests, shutdown)."""
+    global _services, _services_pid
+    with _services_lock:
+        if _services is not None and _services_pid == os.getpid():
+            _services.close()
+        _services = _services_pid = None

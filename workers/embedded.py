@@ -1,0 +1,99 @@
+"""Embedded mode: the beat tick and the poll tasks in one process, no broker.
+
+The runner leases due sources exactly as the beat task does and runs the very same
+:func:`workers.tasks.poll_source_task` function in a thread pool; the polls themselves share the
+process's one event loop and HTTP client pool (see :mod:`syndicator.services`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from syndicator.services import Services, install_services
+from workers.tasks import poll_source_task
+
+__all__ = ["EmbeddedRunner"]
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedRunner:
+    """Runs the schedule in process until told to stop.
+
+    Args:
+        services: the process's services (installed as the tasks' services).
+        threads: how many polls may wait at once; the fetcher's own limits still apply.
+        only: poll only these source ids (``syndicator poll --source``).
+        on_result: called with each task's summary.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        threads: int = 16,
+        only: Sequence[str] | None = None,
+        on_result: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        install_services(services)
+        self._services = services
+        self._only = set(only) if only else None
+        self._on_result = on_result
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="syndicator-task")
+        self._inflight: set[Future[dict[str, Any]]] = set()
+        self._lock = threading.Lock()
+
+    def tick(self) -> int:
+        """Lease due sources and start a poll task for each; return how many were started."""
+        ids = self._services.claim_due()
+        if self._only is not None:
+            ids = [i for i in ids if i in self._only]
+        for source_id in ids:
+            future = self._pool.submit(poll_source_task, source_id)
+            with self._lock:
+                self._inflight.add(future)
+            future.add_done_callback(self._done)
+        return len(ids)
+
+    def _done(self, future: Future[dict[str, Any]]) -> None:
+        with self._lock:
+            self._inflight.discard(future)
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("poll task failed: %s", exc, exc_info=exc)
+        elif self._on_result is not None:
+            self._on_result(future.result())
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick every ``scheduler.tick_seconds`` until *stop* is set, then drain cleanly."""
+        interval = self._services.settings.scheduler.tick_seconds
+        try:
+            while not stop.is_set():
+                try:
+                    self.tick()
+                except Exception:
+                    log.exception("scheduler tick failed; trying again next tick")
+                stop.wait(interval)
+        finally:
+            self.shutdown()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no poll task is running (tests and ``poll --once``)."""
+        with self._lock:
+            pending = list(self._inflight)
+        for future in pending:
+            try:
+                future.result(timeout=timeout)
+            except Exception:
+                return False
+        return True
+
+    def shutdown(self) -> None:
+        # Queued polls are dropped: their leases run out and the next start picks them up.
+        self._pool.shutdown(wait=True, cancel_futures=True)
