@@ -124,15 +124,19 @@ def main(argv: list[str] | None = None) -> int:
             farm.stdin.flush()
             mutated = json.loads(farm.stdout.readline())["mutated"]
             steady_rate, steady_counts = _cycle(services, ids)
-            print(f"steady cycle: {steady_rate:8.1f} sources/s  {steady_counts} ({mutated} changed)")
+            print(
+                f"steady cycle: {steady_rate:8.1f} sources/s  {steady_counts} ({mutated} changed)"
+            )
             services.close()
             peak = _peak_rss_mb()
 
         step = max(1, len(urls) // args.baseline_sample) if args.baseline_sample else 1
         sample = urls[::step]
         base_rate = _baseline(sample)
-        print(f"baseline:     {base_rate:8.1f} sources/s  (sequential feedparser.parse(url), "
-              f"{len(sample)} feeds)")
+        print(
+            f"baseline:     {base_rate:8.1f} sources/s  (sequential feedparser.parse(url), "
+            f"{len(sample)} feeds)"
+        )
     finally:
         if farm.stdin and not farm.stdin.closed:
             farm.stdin.close()
@@ -140,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
 
     cold_ratio = cold_rate / base_rate
     steady_ratio = steady_rate / base_rate
-    print(f"cold ratio {cold_ratio:.2f}x (target ≥ 1.5x); steady ratio {steady_ratio:.2f}x "
-          f"(target ≥ 10x); peak RSS {peak:.0f} MB (target ≤ 300 MB)")
+    print(
+        f"cold ratio {cold_ratio:.2f}x (target ≥ 1.5x); steady ratio {steady_ratio:.2f}x "
+        f"(target ≥ 10x); peak RSS {peak:.0f} MB (target ≤ 300 MB)"
+    )
     print(
         json.dumps(
             {

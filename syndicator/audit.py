@@ -64,7 +64,9 @@ def append(
     ``data`` must not contain secrets: the audit log is shown to staff.
     """
     # Round-trip through JSON so the stored value and the hashed value are the same thing.
-    clean: dict[str, Any] = json.loads(json.dumps(dict(data or {}), ensure_ascii=False, default=str))
+    clean: dict[str, Any] = json.loads(
+        json.dumps(dict(data or {}), ensure_ascii=False, default=str)
+    )
     prev = _last_hash(session)
     row = AuditEntry(
         at=at,

@@ -6,11 +6,11 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -31,8 +31,9 @@ from syndicator.sources.registry import SyncReport, sync_sources
 
 __all__ = ["app", "main"]
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Markup off: user text such as "[[source]]" or "[01-05]" must print as written.
+console = Console(highlight=False, markup=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 app = typer.Typer(
     help="syndicator：政务网站转载合规、解读辟谣推送与舆情回应时限。"
@@ -70,7 +71,7 @@ STATUS_ZH = {
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]错误 / error:[/red] {message}")
+    err.print(f"错误 / error: {message}", style="red")
     return typer.Exit(code)
 
 
@@ -102,7 +103,7 @@ def _services(settings: Settings) -> Iterator[Services]:
 
 def _load_and_sync(services: Services, path: Path) -> SyncReport:
     try:
-        config = load_sources(path)
+        config = load_sources(path, default_interval=services.settings.scheduler.default_interval)
     except SourcesConfigError as exc:
         for problem in exc.problems:
             err.print(str(problem))
@@ -119,7 +120,9 @@ def _print_sync(report: SyncReport) -> None:
 
 @app.callback()
 def _root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="详细日志 / verbose logs")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="详细日志 / verbose logs")
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -161,12 +164,13 @@ def sources_check(
     file: Annotated[Path, typer.Argument(help="信息源文件 (TOML) / sources file")],
 ) -> None:
     """校验信息源文件，逐条列出问题 / Validate a sources file and list every problem."""
-    problems = check_sources(file)
+    default_interval = _settings().scheduler.default_interval
+    problems = check_sources(file, default_interval=default_interval)
     if problems:
         for problem in problems:
             console.print(str(problem))
         raise _fail(f"{file}: 共 {len(problems)} 个问题 / {len(problems)} problem(s)")
-    config = load_sources(file)
+    config = load_sources(file, default_interval=default_interval)
     upstream = sum(1 for s in config.sources if s.role.value == "upstream")
     console.print(
         f"{file}: 没有问题 / no problems — {len(config.sites)} 个站点，"
@@ -188,7 +192,9 @@ def sources_list() -> None:
     """列出信息源及其状态 / List sources with their health and schedule."""
     with _services(_settings()) as services, services.db.session() as session:
         rows = session.scalars(select(Source).order_by(Source.site_id, Source.id)).all()
-        table = Table("信息源 source", "站点 site", "类型 kind", "状态 health", "上次检查", "下次检查", "说明")
+        table = Table(
+            "信息源 source", "站点 site", "类型 kind", "状态 health", "上次检查", "下次检查", "说明"
+        )
         for row in rows:
             table.add_row(
                 row.id + ("" if row.active else " (停用)"),
@@ -250,7 +256,9 @@ def poll(
         if source:
             unknown = sorted(set(source) - set(ids))
             if unknown:
-                raise _fail(f"未知或停用的信息源 / unknown or inactive source(s): {', '.join(unknown)}")
+                raise _fail(
+                    f"未知或停用的信息源 / unknown or inactive source(s): {', '.join(unknown)}"
+                )
             ids = [i for i in ids if i in set(source)]
         if not ids:
             raise _fail("没有可采集的信息源，请先 `syndicator sources load FILE` / no sources")
@@ -338,9 +346,12 @@ def items_list(
             query = query.where(model.source_id == source)
         if since_at:
             query = query.where(model.first_seen_at >= since_at)
-        rows = session.scalars(
-            query.order_by(model.published_at.desc().nulls_last(), model.id.desc()).limit(limit)
-        ).all()
+        rows = cast(
+            "Sequence[Item | Entry]",
+            session.scalars(
+                query.order_by(model.published_at.desc().nulls_last(), model.id.desc()).limit(limit)
+            ).all(),
+        )
         table = Table("发布时间(北京)", "精度", "标题 title", "信息源", "首次发现")
         for row in rows:
             table.add_row(

@@ -148,7 +148,8 @@ def _build(cls: type[_T], values: Mapping[str, Any], where: str) -> _T:
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:
-            raise SettingsError(f"{where}: unknown setting {key!r}; known: {', '.join(sorted(known))}")
+            known_keys = ", ".join(sorted(known))
+            raise SettingsError(f"{where}: unknown setting {key!r}; known: {known_keys}")
         kwargs[key] = _coerce(value, known[key].type, f"{where}.{key}")
     try:
         return cls(**kwargs)
@@ -195,9 +196,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 _NOT_SETTINGS = {"config"}
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, *, cwd: Path | None = None
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
     """Read defaults, the TOML file and ``SYNDICATOR_*`` variables into :class:`Settings`.
 
     Raises:

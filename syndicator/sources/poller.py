@@ -119,6 +119,7 @@ class PollOutcome:
     next_check_at: datetime
     duration_ms: float
     bytes: int
+    encoding: str | None = None
 
 
 @dataclass(slots=True)
@@ -250,9 +251,7 @@ class Poller:
             await self._enrich_from_details(record)
         return record
 
-    def _parse(
-        self, snap: _Snapshot, result: FetchResult
-    ) -> tuple[list[ParsedEntry], str | None]:
+    def _parse(self, snap: _Snapshot, result: FetchResult) -> tuple[list[ParsedEntry], str | None]:
         now = self._clock.now()
         if snap.kind in (SourceKind.RSS, SourceKind.ATOM):
             entries = parse_feed(
@@ -445,6 +444,7 @@ class Poller:
             next_check_at=due,
             duration_ms=result.elapsed * 1000.0,
             bytes=len(result.body),
+            encoding=record.encoding,
         )
         return outcome, row
 

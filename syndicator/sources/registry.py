@@ -63,13 +63,18 @@ def sync_sources(
         sites = {s.id: s for s in session.scalars(select(Site))}
         # Parents first so foreign keys hold on every backend.
         for spec in _parents_first(config):
-            row = sites.get(spec.id)
-            values = {"name": spec.name, "level": spec.level, "parent_id": spec.parent, "url": spec.url}
-            if row is None:
-                session.add(Site(id=spec.id, **values))
+            site = sites.get(spec.id)
+            site_values = {
+                "name": spec.name,
+                "level": spec.level,
+                "parent_id": spec.parent,
+                "url": spec.url,
+            }
+            if site is None:
+                session.add(Site(id=spec.id, **site_values))
             else:
-                for key, value in values.items():
-                    setattr(row, key, value)
+                for key, value in site_values.items():
+                    setattr(site, key, value)
             session.flush()
 
         existing = {s.id: s for s in session.scalars(select(Source))}
@@ -101,9 +106,9 @@ def sync_sources(
             for key, value in diff.items():
                 setattr(row, key, value)
             report.changed.append(spec.id)
-        for source_id, row in existing.items():
-            if source_id not in listed and row.active:
-                row.active = False
+        for source_id, stale in existing.items():
+            if source_id not in listed and stale.active:
+                stale.active = False
                 report.deactivated.append(source_id)
 
         if report.added or report.changed or report.deactivated:

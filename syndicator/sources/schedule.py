@@ -119,7 +119,8 @@ def judge_health(
     if timeouts >= settings.timeout_streak_broken:
         return HealthVerdict(
             SourceHealth.UNREACHABLE,
-            f"连续 {timeouts} 次无法连接或超时 / {timeouts} timeouts or connection failures in a row: {error}",
+            f"连续 {timeouts} 次无法连接或超时 / "
+            f"{timeouts} timeouts or connection failures in a row: {error}",
             errors,
             timeouts,
         )

@@ -91,7 +91,9 @@ def test_audit_chain_cannot_fork(db: Database, clock: FrozenClock) -> None:
     with pytest.raises(IntegrityError), db.begin() as session:
         session.add(
             AuditEntry(
-                prev_hash=first.hash, hash=audit.entry_hash(prev_hash=first.hash, **fields), **fields
+                prev_hash=first.hash,
+                hash=audit.entry_hash(prev_hash=first.hash, **fields),
+                **fields,
             )
         )
     with db.session() as session:

@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-26 17:45:58.481098
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from syndicator.db.models import UTCDateTime
-
 
 revision = "0001"
 down_revision = None
