@@ -2,8 +2,9 @@
 
 Each :class:`~syndicator.db.models.AuditEntry` stores the SHA-256 of its own canonical content and
 the hash of the row before it, so deleting, editing or reordering a row breaks the chain at that
-point; :func:`verify` finds the first broken link. ``prev_hash`` is unique: two writers racing to
-append after the same row cannot fork the chain, the second one fails and retries.
+point; :func:`verify` finds the first broken link. Appends are serialised (an advisory lock on
+PostgreSQL, the write lock of :meth:`Database.begin` on SQLite) and ``prev_hash`` is unique, so two
+writers can never fork the chain.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from syndicator.db.models import AuditEntry
@@ -45,7 +46,14 @@ def entry_hash(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+# Any constant: serialises appends across processes and machines on PostgreSQL.
+_PG_LOCK_KEY = 0x5E1D_A0D1
+
+
 def _last_hash(session: Session) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        # Held to the end of the transaction, so the head read below stays the head.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     return last or GENESIS
 

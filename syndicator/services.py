@@ -28,10 +28,12 @@ _T = TypeVar("_T")
 class Services:
     """Everything a task needs, built once per process from :class:`Settings`."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, db: Database | None = None
+    ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.db = Database(settings.database_url)
+        self.db = db or Database(settings.database_url)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._poller: Poller | None = None

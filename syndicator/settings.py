@@ -67,7 +67,7 @@ class FetchSettings:
     clients: int = 5
     per_host_concurrency: int = 2
     per_host_delay: float = 0.2
-    detail_fetch_limit: int = 10
+    detail_fetch_limit: int = 30
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -43,7 +43,9 @@ def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
 
 
-def _pg_database() -> Iterator[Database]:
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL to a fresh, empty PostgreSQL schema of its own (dropped afterwards)."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     try:
@@ -52,12 +54,9 @@ def _pg_database() -> Iterator[Database]:
     except Exception as exc:
         admin.dispose()
         require_service("PostgreSQL", f"{PG_URL}: {exc}")
-    db = Database(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        upgrade(db)
-        yield db
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
     finally:
-        db.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
@@ -72,8 +71,11 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def pg_db() -> Iterator[Database]:
-    yield from _pg_database()
+def pg_db(pg_url: str) -> Iterator[Database]:
+    db = Database(pg_url)
+    upgrade(db)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

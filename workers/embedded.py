@@ -53,7 +53,8 @@ class EmbeddedRunner:
         if self._only is not None:
             ids = [i for i in ids if i in self._only]
         for source_id in ids:
-            future = self._pool.submit(poll_source_task, source_id)
+            # ``.run`` is the task's own function: no broker, no request context needed.
+            future = self._pool.submit(poll_source_task.run, source_id)
             with self._lock:
                 self._inflight.add(future)
             future.add_done_callback(self._done)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +15,8 @@ __all__ = ["Database"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy issue BEGIN itself (see _sqlite_begin) instead of the driver's implicit one.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the web/CLI read while the poller writes; busy_timeout rides out short write locks.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -22,6 +24,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Write transactions take SQLite's write lock up front. A deferred transaction that read
+    # first and writes later fails with SQLITE_BUSY when another writer committed in between,
+    # and would read a stale audit-chain head; BEGIN IMMEDIATE waits its turn instead.
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -42,6 +52,7 @@ class Database:
         self.engine: Engine = create_engine(url, **engine_options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -53,8 +64,13 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
+        """A write transaction: committed on success, rolled back on error.
+
+        On SQLite it holds the database's write lock from the start (``BEGIN IMMEDIATE``).
+        """
         with self._sessions.begin() as session:
+            if self.dialect == "sqlite":
+                session.connection(execution_options={"sqlite_immediate": True})
             yield session
 
     def dispose(self) -> None:

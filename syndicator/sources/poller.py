@@ -17,8 +17,8 @@ import hashlib
 import logging
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -58,6 +58,9 @@ from syndicator.sources.types import ParsedEntry
 __all__ = ["PollOutcome", "Poller"]
 
 log = logging.getLogger(__name__)
+
+# Entries whose list date is older than this cannot affect an open deadline: no detail fetch.
+DETAIL_HORIZON = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,6 @@ class _Record:
     parsed: list[ParsedEntry] | None = None
     encoding: str | None = None
     body_hash: str | None = None
-    known_keys: set[str] = field(default_factory=set)
 
 
 class Poller:
@@ -275,20 +277,25 @@ class Poller:
         return entries, None
 
     async def _enrich_from_details(self, record: _Record) -> None:
-        """Read the exact publication time from detail pages of new entries whose list lacks it.
+        """Read the exact publication time from detail pages when the list lacks it.
 
-        Government lists often show only the day; the 12-hour rule needs the hour. Only entries not
-        seen before are fetched, at most ``fetch.detail_fetch_limit`` per poll.
+        Government lists often show only the day; the 12-hour rule needs the hour. Candidates are
+        entries without a stored exact time whose list date is recent (older ones cannot matter to
+        any open deadline), at most ``fetch.detail_fetch_limit`` per poll, newest first.
         """
         assert record.parsed is not None
         keys = [entry_key(e) for e in record.parsed]
-        record.known_keys = await asyncio.to_thread(self._known_keys, record.snap, keys)
+        precise = await asyncio.to_thread(self._precise_keys, record.snap, keys)
+        horizon = self._clock.now() - DETAIL_HORIZON
         wanted = [
             (i, e)
             for i, (e, k) in enumerate(zip(record.parsed, keys, strict=True))
-            if k not in record.known_keys
+            if k not in precise
             and e.url
-            and (e.published is None or e.published.precision is not Precision.DATETIME)
+            and (
+                e.published is None
+                or (e.published.precision is not Precision.DATETIME and e.published.at >= horizon)
+            )
         ][: self._settings.fetch.detail_fetch_limit]
         if not wanted:
             return
@@ -327,12 +334,17 @@ class Poller:
             rows = session.scalars(select(Source).where(Source.id.in_(ids))).all()
             return [_Snapshot.of(row) for row in rows]
 
-    def _known_keys(self, snap: _Snapshot, keys: list[str]) -> set[str]:
+    def _precise_keys(self, snap: _Snapshot, keys: list[str]) -> set[str]:
+        """Keys among *keys* already stored with an exact publication time."""
         model = Item if snap.role is SourceRole.UPSTREAM else Entry
         with self._db.session() as session:
             return set(
                 session.scalars(
-                    select(model.key).where(model.source_id == snap.id, model.key.in_(keys))
+                    select(model.key).where(
+                        model.source_id == snap.id,
+                        model.key.in_(keys),
+                        model.published_precision == Precision.DATETIME,
+                    )
                 )
             )
 

@@ -1,0 +1,1 @@
+"""Shared fakes for the tests: portal simulators, clocks and the like."""

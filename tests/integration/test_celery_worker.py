@@ -1,0 +1,130 @@
+"""Distributed mode for real: a Celery worker process on Redis, PostgreSQL, the simulator.
+
+The test plays beat: it sends the ``enqueue_due_sources`` tick to the broker; the worker leases the
+due sources and runs one ``poll_source_task`` per source, which store their results in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import func, select
+
+from syndicator.clock import SystemClock
+from syndicator.db import Database, FetchAttempt, Item, Source
+from syndicator.simulator import SimulatorServer, build_demo_world
+from syndicator.sources.config import load_sources
+from syndicator.sources.registry import sync_sources
+from tests.conftest import REDIS_URL, require_service
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def broker() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        require_service("Redis", f"{REDIS_URL}: {exc}")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+def _wait(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_worker_polls_due_sources_enqueued_by_the_beat_tick(
+    tmp_path: Path, broker: str, pg_db: Database, pg_url: str
+) -> None:
+    world = build_demo_world(SystemClock().now(), slow_delay=0.0)
+    with SimulatorServer(world.portal) as server:
+        path = tmp_path / "sources.toml"
+        path.write_text(world.sources_toml(server.base_urls[0]), encoding="utf-8")
+        config = load_sources(path)
+        sync_sources(pg_db, config, clock=SystemClock())
+        with pg_db.begin() as session:  # everything due now
+            for source in session.scalars(select(Source)):
+                source.next_check_at = SystemClock().now()
+
+        env = {
+            **os.environ,
+            "SYNDICATOR_DATA_DIR": str(tmp_path),
+            "SYNDICATOR_DATABASE_URL": pg_url,
+            "SYNDICATOR_BROKER_URL": broker,
+            "SYNDICATOR_FETCH__PER_HOST_DELAY": "0",
+            "SYNDICATOR_FETCH__PER_HOST_CONCURRENCY": "8",
+        }
+        log = (tmp_path / "worker.log").open("w")
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.app",
+                "worker",
+                "-Q",
+                "poll,syndicator",
+                "--concurrency",
+                "2",
+                "--pool",
+                "prefork",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            client = Celery(broker=broker)
+            client.send_task("workers.tasks.enqueue_due_sources", queue="syndicator")
+
+            def all_polled() -> bool:
+                with pg_db.session() as session:
+                    count = session.scalar(select(func.count()).select_from(FetchAttempt))
+                return count == len(config.sources)
+
+            try:
+                _wait(all_polled, 60, "the worker to poll every source")
+            except AssertionError:
+                log.flush()
+                raise AssertionError((tmp_path / "worker.log").read_text()) from None
+            client.close()
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+            log.close()
+
+    with pg_db.session() as session:
+        items = session.scalar(
+            select(func.count()).select_from(Item).where(Item.source_id == "govcn-zuixin")
+        )
+        assert items == 15
+        sources = session.scalars(select(Source)).all()
+        assert all(s.claimed_until is None for s in sources)  # leases released
+        assert all(s.next_check_at > SystemClock().now() for s in sources)
+    assert worker.returncode in (0, -15)
