@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from syndicator.db.models import AuditEntry
 
-__all__ = ["GENESIS", "AuditBreak", "append", "entry_hash", "verify"]
+__all__ = ["GENESIS", "AuditBreak", "Record", "append", "append_many", "entry_hash", "verify"]
 
 GENESIS = "0" * 64
 
@@ -58,6 +58,17 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """One entry to append; ``data`` must not contain secrets (the log is shown to staff)."""
+
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
 def append(
     session: Session,
     *,
@@ -67,29 +78,60 @@ def append(
     subject: str,
     data: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """Add one entry to the chain inside the caller's transaction.
-
-    ``data`` must not contain secrets: the audit log is shown to staff.
-    """
-    # Round-trip through JSON so the stored value and the hashed value are the same thing.
-    clean: dict[str, Any] = json.loads(
-        json.dumps(dict(data or {}), ensure_ascii=False, default=str)
-    )
-    prev = _last_hash(session)
-    row = AuditEntry(
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        data=clean,
-        prev_hash=prev,
-        hash=entry_hash(
-            prev_hash=prev, at=at, actor=actor, action=action, subject=subject, data=clean
-        ),
+    """Add one entry to the chain inside the caller's transaction."""
+    row = _row(
+        Record(at=at, actor=actor, action=action, subject=subject, data=data or {}),
+        _last_hash(session),
     )
     session.add(row)
     session.flush()
     return row
+
+
+def append_many(session: Session, records: Sequence[Record]) -> None:
+    """Add several entries in order with one read of the chain head and one insert."""
+    if not records:
+        return
+    prev = _last_hash(session)
+    rows = []
+    for record in records:
+        row = _row(record, prev)
+        rows.append(
+            {
+                "at": row.at,
+                "actor": row.actor,
+                "action": row.action,
+                "subject": row.subject,
+                "data": row.data,
+                "prev_hash": row.prev_hash,
+                "hash": row.hash,
+            }
+        )
+        prev = row.hash
+    session.execute(insert(AuditEntry.__table__), rows)
+
+
+def _row(record: Record, prev: str) -> AuditEntry:
+    # Round-trip through JSON so the stored value and the hashed value are the same thing.
+    clean: dict[str, Any] = json.loads(
+        json.dumps(dict(record.data), ensure_ascii=False, default=str)
+    )
+    return AuditEntry(
+        at=record.at,
+        actor=record.actor,
+        action=record.action,
+        subject=record.subject,
+        data=clean,
+        prev_hash=prev,
+        hash=entry_hash(
+            prev_hash=prev,
+            at=record.at,
+            actor=record.actor,
+            action=record.action,
+            subject=record.subject,
+            data=clean,
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)

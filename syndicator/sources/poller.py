@@ -3,8 +3,8 @@
 One :class:`Poller` per process; the Celery task, the embedded runner and ``syndicator poll`` all go
 through :meth:`Poller.poll`. Fetching is asynchronous and concurrent; parsing happens on the event
 loop (the fast parsers take well under a millisecond per list); database writes are batched into
-one transaction per ``scheduler.batch_size`` results and run in a worker thread so fetching goes on
-meanwhile.
+one transaction per ``scheduler.batch_size`` results (in a worker thread on PostgreSQL, on the loop
+itself on SQLite, where the work is local and CPU-bound).
 
 Nothing a source does can crash the poll of another: every failure is recorded as a
 :class:`~syndicator.db.models.FetchAttempt` on that source.
@@ -13,15 +13,17 @@ Nothing a source does can crash the poll of another: every failure is recorded a
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from syndicator import audit
@@ -132,6 +134,7 @@ class _Record:
     status: FetchStatus
     error: str | None
     parsed: list[ParsedEntry] | None = None
+    size: int = 0
     encoding: str | None = None
     body_hash: str | None = None
 
@@ -172,32 +175,43 @@ class Poller:
 
         Returns the outcomes in completion order; ``on_outcome`` is called as each one is stored.
         """
-        snaps = await asyncio.to_thread(self._load, list(source_ids))
+        snaps = _interleave_hosts(await asyncio.to_thread(self._load, list(source_ids)))
         if not snaps:
             return []
         batch_size = max(1, self._settings.scheduler.batch_size)
         outcomes: list[PollOutcome] = []
         buffer: list[_Record] = []
+        pending = collections.deque(snaps)
+        store_lock = asyncio.Lock()
 
         async def flush() -> None:
-            if not buffer:
-                return
-            stored = await asyncio.to_thread(self._store, list(buffer))
-            buffer.clear()
+            async with store_lock:
+                if not buffer:
+                    return
+                batch = list(buffer)
+                buffer.clear()
+                # Off the loop: a database lock wait must never stall the fetches in flight.
+                stored = self._store(batch)
             outcomes.extend(stored)
             if on_outcome is not None:
                 for outcome in stored:
                     on_outcome(outcome)
 
-        tasks = [asyncio.ensure_future(self._poll_one(snap)) for snap in snaps]
-        try:
-            for finished in asyncio.as_completed(tasks):
-                buffer.append(await finished)
+        async def worker() -> None:
+            while pending:
+                buffer.append(await self._poll_one(pending.popleft()))
                 if len(buffer) >= batch_size:
                     await flush()
+
+        # Enough workers to keep every global fetch slot busy while others wait out per-host
+        # delays; finished results wait in ``buffer`` (bodies already dropped), not in tasks.
+        count = min(len(snaps), self._settings.fetch.concurrency * 4)
+        workers = [asyncio.ensure_future(worker()) for _ in range(count)]
+        try:
+            await asyncio.gather(*workers)
             await flush()
         finally:
-            for task in tasks:
+            for task in workers:
                 task.cancel()
         return outcomes
 
@@ -228,7 +242,13 @@ class Poller:
                 elapsed=0.0,
                 error=f"{type(exc).__name__}: {exc}",
             )
-        record = _Record(snap=snap, result=result, status=result.status, error=result.error)
+        record = _Record(
+            snap=snap,
+            result=replace(result, body=b""),  # the body is parsed here, never kept
+            status=result.status,
+            error=result.error,
+            size=len(result.body),
+        )
         if result.status is not FetchStatus.OK:
             return record
         record.body_hash = hashlib.sha256(result.body).hexdigest()
@@ -349,13 +369,17 @@ class Poller:
             )
 
     def _store(self, records: list[_Record]) -> list[PollOutcome]:
+        # Core statements with executemany, one per table and shape: the ORM's per-object
+        # bookkeeping cost more than the fetching itself at a few thousand sources per cycle.
         now = self._clock.now()
         outcomes: list[PollOutcome] = []
         attempts: list[dict[str, Any]] = []
         source_updates: list[dict[str, Any]] = []
+        writes = _EntryWrites(now)
+        changes: list[audit.Record] = []
         with self._db.begin() as session:
             for record in records:
-                new = self._upsert_entries(session, record, now) if record.parsed else 0
+                new = self._upsert_entries(session, record, now, writes) if record.parsed else 0
                 outcome, row_update = self._judge(record, new, now)
                 outcomes.append(outcome)
                 source_updates.append(row_update)
@@ -366,7 +390,7 @@ class Poller:
                         "duration_ms": record.result.elapsed * 1000.0,
                         "status": record.status,
                         "http_status": record.result.http_status,
-                        "bytes": len(record.result.body),
+                        "bytes": record.size,
                         "entries_seen": len(record.parsed or ()),
                         "new_entries": new,
                         "encoding": record.encoding,
@@ -374,21 +398,23 @@ class Poller:
                     }
                 )
                 if outcome.health_changed:
-                    audit.append(
-                        session,
-                        at=now,
-                        actor="system:poller",
-                        action="source.health_changed",
-                        subject=f"source:{record.snap.id}",
-                        data={
-                            "from": record.snap.health.value,
-                            "to": outcome.health.value,
-                            "reason": outcome.health_reason,
-                        },
+                    changes.append(
+                        audit.Record(
+                            at=now,
+                            actor="system:poller",
+                            action="source.health_changed",
+                            subject=f"source:{record.snap.id}",
+                            data={
+                                "from": record.snap.health.value,
+                                "to": outcome.health.value,
+                                "reason": outcome.health_reason,
+                            },
+                        )
                     )
-            session.execute(insert(FetchAttempt), attempts)
-            for group in _same_keys(source_updates):
-                session.execute(update(Source), group)
+            writes.flush(session)
+            audit.append_many(session, changes)
+            session.execute(insert(FetchAttempt.__table__), attempts)
+            _update_by_id(session, Source.__table__, source_updates)
         return outcomes
 
     def _judge(
@@ -425,14 +451,19 @@ class Poller:
             "next_check_at": due,
             "claimed_until": None,
             "last_checked_at": now,
-            "error_streak": verdict.error_streak,
-            "timeout_streak": verdict.timeout_streak,
-            "health": verdict.health,
-            "health_reason": verdict.reason,
-            "health_since": now if changed else None,
         }
-        if not changed:
-            del row["health_since"]
+        # Only what changed is written: most polls of a cycle change nothing but the times.
+        if (verdict.error_streak, verdict.timeout_streak) != (
+            snap.error_streak,
+            snap.timeout_streak,
+        ):
+            row["error_streak"] = verdict.error_streak
+            row["timeout_streak"] = verdict.timeout_streak
+        if changed or verdict.reason != snap.health_reason:
+            row["health"] = verdict.health
+            row["health_reason"] = verdict.reason
+        if changed:
+            row["health_since"] = now
         if record.status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED, FetchStatus.UNCHANGED):
             row["last_success_at"] = now
         if record.status is FetchStatus.OK:
@@ -455,32 +486,39 @@ class Poller:
             health_changed=changed,
             next_check_at=due,
             duration_ms=result.elapsed * 1000.0,
-            bytes=len(result.body),
+            bytes=record.size,
             encoding=record.encoding,
         )
         return outcome, row
 
-    def _upsert_entries(self, session: Session, record: _Record, now: datetime) -> int:
-        """Insert new entries, refresh re-seen ones; entries that left the list are kept."""
+    def _upsert_entries(
+        self, session: Session, record: _Record, now: datetime, writes: _EntryWrites
+    ) -> int:
+        """Queue inserts of new entries and refreshes of re-seen ones; return how many are new.
+
+        Entries that left the list are kept: they are evidence for past obligations.
+        """
         assert record.parsed is not None
         model = Item if record.snap.role is SourceRole.UPSTREAM else Entry
         by_key: dict[str, ParsedEntry] = {}
         for entry in record.parsed:
             by_key.setdefault(entry_key(entry), entry)
+        table = model.__table__.c
         existing = {
             key: (row_id, digest, published)
-            for key, row_id, digest, published in session.execute(
-                select(model.key, model.id, model.content_hash, model.published_at).where(
-                    model.source_id == record.snap.id, model.key.in_(list(by_key))
+            for key, row_id, digest, published in session.connection().execute(
+                select(table.key, table.id, table.content_hash, table.published_at).where(
+                    table.source_id == record.snap.id, table.key.in_(list(by_key))
                 )
             )
         }
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        inserts, updates, seen = writes.for_model(model)
+        new = 0
         for key, entry in by_key.items():
             digest = content_hash(entry)
             known = existing.get(key)
             if known is None:
+                new += 1
                 inserts.append(
                     {
                         "source_id": record.snap.id,
@@ -498,13 +536,47 @@ class Poller:
                         fields.pop(name)
                 updates.append({"id": known[0], "last_seen_at": now, **fields})
             else:
-                updates.append({"id": known[0], "last_seen_at": now})
-        if inserts:
-            session.execute(insert(model), inserts)
-        if updates:
-            for group in _same_keys(updates):
-                session.execute(update(model), group)
-        return len(inserts)
+                seen.append(known[0])
+        return new
+
+
+class _EntryWrites:
+    """Entry writes of one batch, per model, executed together at the end of the batch."""
+
+    def __init__(self, seen_at: datetime) -> None:
+        self.seen_at = seen_at
+        self._by_model: dict[type[Item] | type[Entry], tuple[list[Any], list[Any], list[int]]] = {}
+
+    def for_model(
+        self, model: type[Item] | type[Entry]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
+        return self._by_model.setdefault(model, ([], [], []))
+
+    def flush(self, session: Session) -> None:
+        for model, (inserts, updates, seen) in self._by_model.items():
+            table = model.__table__
+            if inserts:
+                session.execute(insert(table), inserts)
+            _update_by_id(session, table, updates)
+            for start in range(0, len(seen), 500):
+                chunk = seen[start : start + 500]
+                session.execute(
+                    update(table).where(table.c.id.in_(chunk)).values(last_seen_at=self.seen_at)
+                )
+
+
+def _interleave_hosts(snaps: list[_Snapshot]) -> list[_Snapshot]:
+    """Order sources round-robin by host, so the first requests go to as many hosts as possible
+    instead of queueing behind one host's politeness delay."""
+    by_host: dict[str, collections.deque[_Snapshot]] = {}
+    for snap in snaps:
+        by_host.setdefault(urlsplit(snap.url).netloc.lower(), collections.deque()).append(snap)
+    queues = list(by_host.values())
+    ordered: list[_Snapshot] = []
+    while queues:
+        ordered.extend(q.popleft() for q in queues)
+        queues = [q for q in queues if q]
+    return ordered
 
 
 def _entry_fields(entry: ParsedEntry, digest: str) -> dict[str, Any]:
@@ -521,8 +593,16 @@ def _entry_fields(entry: ParsedEntry, digest: str) -> dict[str, Any]:
     }
 
 
-def _same_keys(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+def _update_by_id(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """UPDATE … WHERE id = ? as one executemany per set of columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault(frozenset(row), []).append(row)
-    return list(groups.values())
+        columns = tuple(sorted(k for k in row if k != "id"))
+        groups.setdefault(columns, []).append({"_id": row["id"], **row})
+    for columns, params in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in columns})
+        )
+        session.execute(statement, params)
