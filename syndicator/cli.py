@@ -21,7 +21,7 @@ from sqlalchemy import select
 from syndicator import __version__, audit
 from syndicator.clock import format_local
 from syndicator.db import Database, current_revision, upgrade
-from syndicator.db.models import Entry, Item, Source, SourceHealth
+from syndicator.db.models import Entry, Item, Precision, Source, SourceHealth
 from syndicator.services import Services, install_services
 from syndicator.settings import Settings, SettingsError, load_settings, mask_url
 from syndicator.sources.config import SourcesConfigError, check_sources, load_sources
@@ -31,9 +31,9 @@ from syndicator.sources.registry import SyncReport, sync_sources
 
 __all__ = ["app", "main"]
 
-# Markup off: user text such as "[[source]]" or "[01-05]" must print as written.
+# Tables and progress bars only; plain lines go through say(). Markup off: user text such as
+# "[[source]]" or "[01-05]" must print as written.
 console = Console(highlight=False, markup=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 app = typer.Typer(
     help="syndicator：政务网站转载合规、解读辟谣推送与舆情回应时限。"
@@ -70,8 +70,13 @@ STATUS_ZH = {
 }
 
 
+def say(text: str, *, error: bool = False) -> None:
+    """Print one plain line as written: no markup, no wrapping, no cropping."""
+    typer.echo(text, err=error)
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"错误 / error: {message}", style="red")
+    say(f"错误 / error: {message}", error=True)
     return typer.Exit(code)
 
 
@@ -106,13 +111,13 @@ def _load_and_sync(services: Services, path: Path) -> SyncReport:
         config = load_sources(path, default_interval=services.settings.scheduler.default_interval)
     except SourcesConfigError as exc:
         for problem in exc.problems:
-            err.print(str(problem))
+            say(str(problem), error=True)
         raise _fail(f"{path}: {len(exc.problems)} 个问题，未作任何更改 / nothing changed") from None
     return sync_sources(services.db, config, clock=services.clock)
 
 
 def _print_sync(report: SyncReport) -> None:
-    console.print(
+    say(
         f"信息源已同步：新增 {len(report.added)}，变更 {len(report.changed)}，"
         f"停用 {len(report.deactivated)}（站点 {report.sites}）"
     )
@@ -133,7 +138,7 @@ def _root(
 @app.command()
 def version() -> None:
     """显示版本 / Show the version."""
-    console.print(f"syndicator {__version__}")
+    say(f"syndicator {__version__}")
 
 
 @app.command()
@@ -151,8 +156,8 @@ def init(
     finally:
         db.dispose()
     mode = "分布式 distributed" if settings.distributed else "嵌入式 embedded"
-    console.print(f"数据库已就绪 / database ready: {mask_url(settings.database_url)}")
-    console.print(f"版本 revision {revision}，模式 mode: {mode}")
+    say(f"数据库已就绪 / database ready: {mask_url(settings.database_url)}")
+    say(f"版本 revision {revision}，模式 mode: {mode}")
     path = sources or settings.sources_file
     if path is not None:
         with _services(settings) as services:
@@ -168,11 +173,11 @@ def sources_check(
     problems = check_sources(file, default_interval=default_interval)
     if problems:
         for problem in problems:
-            console.print(str(problem))
+            say(str(problem))
         raise _fail(f"{file}: 共 {len(problems)} 个问题 / {len(problems)} problem(s)")
     config = load_sources(file, default_interval=default_interval)
     upstream = sum(1 for s in config.sources if s.role.value == "upstream")
-    console.print(
+    say(
         f"{file}: 没有问题 / no problems — {len(config.sites)} 个站点，"
         f"{upstream} 个上级信息源，{len(config.sources) - upstream} 个下级栏目"
     )
@@ -265,9 +270,9 @@ def poll(
         if once:
             outcomes = poll_once(services, ids)
             for outcome in sorted(outcomes, key=lambda o: o.source_id):
-                console.print(_outcome_line(outcome))
+                say(_outcome_line(outcome))
             new = sum(o.new_entries for o in outcomes)
-            console.print(f"完成：{len(outcomes)} 个信息源，新增 {new} 条 / done")
+            say(f"完成：{len(outcomes)} 个信息源，新增 {new} 条 / done")
             return
         _run_embedded(services, only=ids)
 
@@ -280,22 +285,20 @@ def _run_embedded(services: Services, *, only: list[str] | None = None) -> None:
     def on_result(summary: dict[str, Any]) -> None:
         status = STATUS_ZH.get(summary.get("status", ""), summary.get("status"))
         stamp = format_local(datetime.now(UTC), seconds=True)
-        console.print(
-            f"{stamp} {summary['source_id']}: {status}，新增 {summary.get('new_entries', 0)}"
-        )
+        say(f"{stamp} {summary['source_id']}: {status}，新增 {summary.get('new_entries', 0)}")
 
     def handle(_sig: int, _frame: Any) -> None:
-        console.print("正在停止… / stopping…")
+        say("正在停止… / stopping…")
         stop.set()
 
     previous = signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)
-    console.print("嵌入式运行中，按 Ctrl-C 停止 / running embedded; Ctrl-C stops")
+    say("嵌入式运行中，按 Ctrl-C 停止 / running embedded; Ctrl-C stops")
     try:
         EmbeddedRunner(services, only=only, on_result=on_result).run(stop)
     finally:
         signal.signal(signal.SIGINT, previous)
-    console.print("已停止 / stopped")
+    say("已停止 / stopped")
 
 
 @app.command()
@@ -303,7 +306,7 @@ def run() -> None:
     """嵌入式运行：调度与采集在同一进程 / Run scheduler and workers in one process."""
     settings = _settings()
     if settings.distributed:
-        console.print(
+        say(
             "已配置消息代理：分布式模式请运行 celery worker 与 beat（见 docker-compose.yml）；"
             "此处仍以嵌入式方式运行。 / A broker is configured: in distributed mode run Celery."
         )
@@ -355,14 +358,14 @@ def items_list(
         table = Table("发布时间(北京)", "精度", "标题 title", "信息源", "首次发现")
         for row in rows:
             table.add_row(
-                format_local(row.published_at),
+                format_local(row.published_at, date_only=row.published_precision is Precision.DATE),
                 {"datetime": "时分", "date": "日", "none": "未知"}[row.published_precision.value],
                 row.title,
                 row.source_id,
                 format_local(row.first_seen_at),
             )
         console.print(table)
-        console.print(f"共 {len(rows)} 条 / {len(rows)} row(s)")
+        say(f"共 {len(rows)} 条 / {len(rows)} row(s)")
 
 
 @audit_app.command("verify")
@@ -375,7 +378,7 @@ def audit_verify() -> None:
             f"审计链在第 {broken.entry_id} 条断开：{broken.reason}（此前 {checked} 条完好）"
             f" / chain broken at entry {broken.entry_id}"
         )
-    console.print(f"审计链完好 / audit chain intact: {checked} 条记录")
+    say(f"审计链完好 / audit chain intact: {checked} 条记录")
 
 
 @app.command()

@@ -52,9 +52,19 @@ class FrozenClock:
         return f"FrozenClock({self._now.isoformat()})"
 
 
-def format_local(when: datetime | None, *, tz: ZoneInfo = SHANGHAI, seconds: bool = False) -> str:
-    """Render a stored UTC time for people: ``2024-01-05 18:30`` in Asia/Shanghai."""
+def format_local(
+    when: datetime | None,
+    *,
+    tz: ZoneInfo = SHANGHAI,
+    seconds: bool = False,
+    date_only: bool = False,
+) -> str:
+    """Render a stored UTC time for people: ``2024-01-05 18:30`` in Asia/Shanghai.
+
+    ``date_only`` is for times known only to the day: showing them as ``00:00`` would claim a
+    precision nobody has.
+    """
     if when is None:
         return "—"
-    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    fmt = "%Y-%m-%d" if date_only else "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     return when.astimezone(tz).strftime(fmt)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from syndicator import audit
 from syndicator.clock import format_local
 from syndicator.db import Database, upgrade
-from syndicator.db.models import Entry, FetchStatus, Item, SourceHealth
+from syndicator.db.models import Entry, FetchStatus, Item, Precision, SourceHealth
 from syndicator.services import Services, install_services
 from syndicator.settings import Settings
 from syndicator.simulator import SimulatorServer, build_demo_world
@@ -103,7 +103,7 @@ def _recent(services: Services, model: type[Item] | type[Entry], limit: int) -> 
         ).all()
     for published_at, precision, title, source_id in rows:
         table.add_row(
-            format_local(published_at),
+            format_local(published_at, date_only=precision is Precision.DATE),
             {"datetime": "时分", "date": "仅日期", "none": "未知"}[precision.value],
             title,
             source_id,
@@ -114,7 +114,7 @@ def _recent(services: Services, model: type[Item] | type[Entry], limit: int) -> 
 def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -> None:
     """Run three polling rounds against the simulator and show what was found."""
     settings = _demo_settings(settings)
-    world = build_demo_world(datetime.now(UTC), slow_delay=slow_delay)
+    world = build_demo_world(datetime.now(UTC), slow_delay=slow_delay, broken="working")
     with SimulatorServer(world.portal) as server:
         base = server.base_urls[0]
         assert settings.sources_file is not None
@@ -145,11 +145,14 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
             console.print(_recent(services, Entry, 6))
 
             changes = world.advance(datetime.now(UTC))
+            world.broken = "redesign"
+            world.render_all()
             console.rule("第 2 轮采集 / round 2")
             for document in changes.published:
                 console.print(f"模拟：中国政府网发布《{document.title}》 {document.doc_no or ''}")
             for source_id, entry in changes.reposted:
                 console.print(f"模拟：{source_id} 转载「{entry.title}」")
+            console.print("模拟：婺源县网站改版，原列表选择器不再匹配")
             console.print(_outcomes_table(services.poll(ids), names))
 
             console.rule("第 3 轮采集 / round 3")

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="serve the demo portals")
     demo.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     demo.add_argument("--slow-delay", type=float, default=3.0, help="seconds the slow site takes")
-    demo.add_argument("--broken", choices=["redesign", "http_500"], default="redesign")
+    demo.add_argument("--broken", choices=["redesign", "http_500", "working"], default="redesign")
     demo.add_argument("--out", help="where to write the sources file")
     args = parser.parse_args(argv)
     try:

@@ -35,7 +35,7 @@ __all__ = [
     "build_demo_world",
 ]
 
-BrokenMode = Literal["redesign", "http_500"]
+BrokenMode = Literal["redesign", "http_500", "working"]
 
 UTF8_HTML = "text/html; charset=utf-8"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
@@ -353,7 +353,8 @@ class DemoWorld:
         now: the time the pages are current for.
         slow_delay: seconds the slow site (井冈山市) takes to answer.
         broken: how 婺源县 is broken: ``redesign`` (200, the configured selector matches nothing)
-            or ``http_500``.
+            or ``http_500``; ``working`` until it breaks (set the attribute, then
+            :meth:`render_all`).
     """
 
     portal: Portal
@@ -713,6 +714,16 @@ def _wuyuan_page(entries: Sequence[DemoEntry], now: datetime, broken: BrokenMode
     if broken == "http_500":
         text = _html_page("500 Internal Server Error", "<h1>500 Internal Server Error</h1>")
         return Page(body=text.encode(), content_type=UTF8_HTML, status=500)
+    if broken == "working":  # before the redesign: the markup the sources file was written for
+        rows = "\n".join(
+            f'<li><a href="{_e(e.path)}">{_e(e.title)}</a>'
+            f"<span>{_local(e.published):%Y-%m-%d}</span></li>"
+            for e in entries
+        )
+        body = f'<ul class="list-item">\n{rows}\n</ul>'
+        return Page(
+            body=_html_page("政务动态_婺源县人民政府", body).encode(), content_type=UTF8_HTML
+        )
     # The site was redesigned: the configured ``ul.list-item li`` matches nothing any more.
     cards = "\n".join(
         f'<div class="news-card"><a class="news-title" href="{_e(e.path)}">{_e(e.title)}</a>'

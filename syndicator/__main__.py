@@ -1,0 +1,5 @@
+"""``python -m syndicator`` is the ``syndicator`` command."""
+
+from syndicator.cli import main
+
+main()
