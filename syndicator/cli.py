@@ -22,6 +22,7 @@ from syndicator import __version__, audit
 from syndicator.clock import format_local
 from syndicator.db import Database, current_revision, upgrade
 from syndicator.db.models import Entry, Item, Precision, Source, SourceHealth
+from syndicator.labels import HEALTH_ZH, PRECISION_ZH, STATUS_ZH
 from syndicator.services import Services, install_services
 from syndicator.settings import Settings, SettingsError, load_settings, mask_url
 from syndicator.sources.config import SourcesConfigError, check_sources, load_sources
@@ -48,26 +49,6 @@ audit_app = typer.Typer(help="审计日志 / The hash-chained audit log.", no_ar
 app.add_typer(sources_app, name="sources")
 app.add_typer(items_app, name="items")
 app.add_typer(audit_app, name="audit")
-
-HEALTH_ZH = {
-    SourceHealth.UNKNOWN: "未检查",
-    SourceHealth.OK: "正常",
-    SourceHealth.BROKEN: "异常",
-    SourceHealth.UNREACHABLE: "无法访问",
-}
-STATUS_ZH = {
-    "ok": "已更新",
-    "not_modified": "未变化(304)",
-    "unchanged": "未变化",
-    "http_error": "HTTP 错误",
-    "timeout": "超时",
-    "connect_error": "连接失败",
-    "too_large": "内容过大",
-    "too_many_redirects": "重定向过多",
-    "parse_error": "解析失败",
-    "empty": "列表为空",
-    "error": "错误",
-}
 
 
 def say(text: str, *, error: bool = False) -> None:
@@ -359,7 +340,7 @@ def items_list(
         for row in rows:
             table.add_row(
                 format_local(row.published_at, date_only=row.published_precision is Precision.DATE),
-                {"datetime": "时分", "date": "日", "none": "未知"}[row.published_precision.value],
+                PRECISION_ZH[row.published_precision],
                 row.title,
                 row.source_id,
                 format_local(row.first_seen_at),

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from syndicator import audit
 from syndicator.clock import format_local
 from syndicator.db import Database, upgrade
-from syndicator.db.models import Entry, FetchStatus, Item, Precision, SourceHealth
+from syndicator.db.models import Entry, Item, Precision
+from syndicator.labels import HEALTH_ZH, PRECISION_ZH, STATUS_ZH
 from syndicator.services import Services, install_services
 from syndicator.settings import Settings
 from syndicator.simulator import SimulatorServer, build_demo_world
@@ -29,26 +30,6 @@ from syndicator.sources.poller import PollOutcome
 from syndicator.sources.registry import sync_sources
 
 __all__ = ["run_demo"]
-
-HEALTH_ZH = {
-    SourceHealth.UNKNOWN: "未检查",
-    SourceHealth.OK: "正常",
-    SourceHealth.BROKEN: "异常",
-    SourceHealth.UNREACHABLE: "无法访问",
-}
-STATUS_ZH = {
-    FetchStatus.OK: "已更新",
-    FetchStatus.NOT_MODIFIED: "未变化(304)",
-    FetchStatus.UNCHANGED: "未变化",
-    FetchStatus.HTTP_ERROR: "HTTP 错误",
-    FetchStatus.TIMEOUT: "超时",
-    FetchStatus.CONNECT_ERROR: "连接失败",
-    FetchStatus.TOO_LARGE: "内容过大",
-    FetchStatus.TOO_MANY_REDIRECTS: "重定向过多",
-    FetchStatus.PARSE_ERROR: "解析失败",
-    FetchStatus.EMPTY: "列表为空",
-    FetchStatus.ERROR: "错误",
-}
 
 
 def _demo_settings(settings: Settings) -> Settings:
@@ -104,7 +85,7 @@ def _recent(services: Services, model: type[Item] | type[Entry], limit: int) -> 
     for published_at, precision, title, source_id in rows:
         table.add_row(
             format_local(published_at, date_only=precision is Precision.DATE),
-            {"datetime": "时分", "date": "仅日期", "none": "未知"}[precision.value],
+            PRECISION_ZH[precision],
             title,
             source_id,
         )

@@ -138,6 +138,26 @@ class FetchResult:
     elapsed: float
     error: str | None
 
+    @classmethod
+    def failed(
+        cls, *, status: FetchStatus, url: str, error: str, started_at: datetime, elapsed: float
+    ) -> FetchResult:
+        """A result for a fetch that got no usable response."""
+        return cls(
+            status=status,
+            url=url,
+            http_status=None,
+            body=b"",
+            content_type=None,
+            etag=None,
+            last_modified=None,
+            retry_after=None,
+            fresh_for=None,
+            started_at=started_at,
+            elapsed=elapsed,
+            error=error,
+        )
+
 
 def _http_date(value: str | None) -> datetime | None:
     if not value:
@@ -547,19 +567,12 @@ class Fetcher:
         )
 
     def _failure(self, run: _Run, status: FetchStatus, error: str) -> FetchResult:
-        return FetchResult(
+        return FetchResult.failed(
             status=status,
             url=run.url,
-            http_status=None,
-            body=b"",
-            content_type=None,
-            etag=None,
-            last_modified=None,
-            retry_after=None,
-            fresh_for=None,
+            error=error,
             started_at=run.started_at or self._now(),
             elapsed=self._elapsed(run),
-            error=error,
         )
 
     def _elapsed(self, run: _Run) -> float:

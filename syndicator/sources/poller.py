@@ -227,20 +227,12 @@ class Poller:
             )
         except Exception as exc:  # a bug must not take the other sources down with it
             log.exception("fetch of source %s failed unexpectedly", snap.id)
-            now = self._clock.now()
-            result = FetchResult(
+            result = FetchResult.failed(
                 status=FetchStatus.ERROR,
                 url=snap.url,
-                http_status=None,
-                body=b"",
-                content_type=None,
-                etag=None,
-                last_modified=None,
-                retry_after=None,
-                fresh_for=None,
-                started_at=now,
-                elapsed=0.0,
                 error=f"{type(exc).__name__}: {exc}",
+                started_at=self._clock.now(),
+                elapsed=0.0,
             )
         record = _Record(
             snap=snap,
