@@ -169,6 +169,24 @@ def test_failures_are_recorded_per_source_and_do_not_touch_others(
             content_type="application/rss+xml; charset=utf-8",
         ),
         "/html-instead.xml": Page(body=b"<html><body>not a feed</body></html>"),
+        # Bare '&' and an unclosed tag: not well-formed, read by the feedparser fallback.
+        "/malformed.xml": Page(
+            body=(
+                '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+                "<item><title>关于政务公开&政务服务工作的通知</title>"
+                "<link>https://www.jiangxi.gov.cn/b.htm</link></item></channel>"
+            ).encode(),
+            content_type="application/rss+xml",
+        ),
+        # The server and the prolog both say UTF-8; the bytes are GBK (seen on county sites).
+        "/mislabelled.xml": Page(
+            body=(
+                '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+                "<item><title>修水县人民政府办公室关于转发《通知》的通知</title>"
+                "<link>https://www.xiushui.gov.cn/c.htm</link></item></channel></rss>"
+            ).encode("gbk"),
+            content_type="application/rss+xml; charset=utf-8",
+        ),
         "/huge.xml": Page(body=b"", behaviour="endless"),
         "/loop.xml": Page(body=b"", behaviour="redirect_loop"),
         "/busy.xml": Page(body=b"busy", status=429, headers={"Retry-After": "3600"}),
@@ -195,6 +213,12 @@ def test_failures_are_recorded_per_source_and_do_not_touch_others(
             services.close()
 
     assert outcomes["good"].status is FetchStatus.OK and outcomes["good"].new_entries == 1
+    assert outcomes["malformed"].status is FetchStatus.OK
+    assert outcomes["mislabelled"].status is FetchStatus.OK
+    with db.session() as session:
+        titles = dict(session.execute(select(Item.source_id, Item.title)).all())
+    assert titles["malformed"] == "关于政务公开&政务服务工作的通知"
+    assert titles["mislabelled"] == "修水县人民政府办公室关于转发《通知》的通知"
     expected = {
         "html-instead": FetchStatus.PARSE_ERROR,
         "huge": FetchStatus.TOO_LARGE,
