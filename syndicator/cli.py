@@ -225,7 +225,10 @@ def poll_once(services: Services, ids: list[str], *, show: bool = True) -> list[
 @app.command()
 def poll(
     source: Annotated[
-        list[str] | None, typer.Option("--source", "-s", help="只采集这些信息源 / only these ids")
+        list[str] | None,
+        typer.Option(
+            "--source", "-s", metavar="ID", help="只采集这些信息源（可重复）/ only these ids"
+        ),
     ] = None,
     once: Annotated[
         bool, typer.Option("--once", help="立即采集一次后退出 / poll once now and exit")
@@ -311,15 +314,23 @@ def _parse_since(value: str | None) -> datetime | None:
 
 @items_app.command("list")
 def items_list(
-    source: Annotated[str | None, typer.Option("--source", "-s", help="信息源 / source id")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", metavar="ID", help="信息源 / source id")
+    ] = None,
     since: Annotated[
         str | None,
-        typer.Option("--since", help="首次发现不早于（北京时间）/ first seen since, Asia/Shanghai"),
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="首次发现不早于（北京时间）/ first seen since, Asia/Shanghai",
+        ),
     ] = None,
     downstream: Annotated[
         bool, typer.Option("--downstream", help="列出下级栏目条目 / list downstream entries")
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="最多条数 / at most")] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", metavar="N", help="最多条数 / at most")
+    ] = 50,
 ) -> None:
     """列出采集到的上级条目（或下级栏目条目）/ List upstream items (or downstream entries)."""
     model: type[Item] | type[Entry] = Entry if downstream else Item
