@@ -30,7 +30,7 @@ import feedparser
 
 from syndicator.clock import SystemClock
 from syndicator.db import Database, upgrade
-from syndicator.services import Services
+from syndicator.services import Services, settle_heap
 from syndicator.settings import load_settings
 from syndicator.sources.config import load_sources
 from syndicator.sources.registry import sync_sources
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             services = Services(settings, clock=SystemClock())
             sync_sources(services.db, load_sources(data / "sources.toml"), clock=services.clock)
             ids = [f"feed-{n:05d}" for n in range(len(urls))]
+            settle_heap()  # as `syndicator run` and Celery worker children do at start-up
 
             cold_rate, cold_counts = _cycle(services, ids)
             print(f"cold cycle:   {cold_rate:8.1f} sources/s  {cold_counts}")

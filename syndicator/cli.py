@@ -23,7 +23,7 @@ from syndicator.clock import format_local
 from syndicator.db import Database, current_revision, upgrade
 from syndicator.db.models import Entry, Item, Precision, Source, SourceHealth
 from syndicator.labels import HEALTH_ZH, PRECISION_ZH, STATUS_ZH
-from syndicator.services import Services, install_services
+from syndicator.services import Services, install_services, settle_heap
 from syndicator.settings import Settings, SettingsError, load_settings, mask_url
 from syndicator.sources.config import SourcesConfigError, check_sources, load_sources
 from syndicator.sources.dates import SHANGHAI
@@ -277,6 +277,7 @@ def _run_embedded(services: Services, *, only: list[str] | None = None) -> None:
 
     previous = signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)
+    settle_heap()
     say("嵌入式运行中，按 Ctrl-C 停止 / running embedded; Ctrl-C stops")
     try:
         EmbeddedRunner(services, only=only, on_result=on_result).run(stop)

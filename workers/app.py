@@ -7,7 +7,10 @@ same task functions in process (see :mod:`syndicator.embedded`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import worker_process_init
 
 from syndicator.settings import load_settings
 from workers.beat import beat_schedule
@@ -34,3 +37,10 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     beat_schedule=beat_schedule(_settings),
 )
+
+
+@worker_process_init.connect
+def _settle(**_kwargs: Any) -> None:
+    from syndicator.services import settle_heap
+
+    settle_heap()

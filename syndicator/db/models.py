@@ -207,7 +207,9 @@ class Item(_EntryColumns, Base):
 
     __tablename__ = "item"
     __table_args__ = (
-        UniqueConstraint("source_id", "key"),
+        # key first: the poller looks entries up by key for a whole batch of sources at once.
+        UniqueConstraint("key", "source_id"),
+        Index("ix_item_source_published", "source_id", "published_at"),
         Index("ix_item_published_at", "published_at"),
     )
 
@@ -217,7 +219,8 @@ class Entry(_EntryColumns, Base):
 
     __tablename__ = "entry"
     __table_args__ = (
-        UniqueConstraint("source_id", "key"),
+        UniqueConstraint("key", "source_id"),
+        Index("ix_entry_source_first_seen", "source_id", "first_seen_at"),
         Index("ix_entry_first_seen_at", "first_seen_at"),
     )
 

@@ -370,8 +370,9 @@ class Poller:
         writes = _EntryWrites(now)
         changes: list[audit.Record] = []
         with self._db.begin() as session:
+            known = _lookup_existing(session, records)
             for record in records:
-                new = self._upsert_entries(session, record, now, writes) if record.parsed else 0
+                new = self._upsert_entries(record, known, now, writes) if record.parsed else 0
                 outcome, row_update = self._judge(record, new, now)
                 outcomes.append(outcome)
                 source_updates.append(row_update)
@@ -484,31 +485,19 @@ class Poller:
         return outcome, row
 
     def _upsert_entries(
-        self, session: Session, record: _Record, now: datetime, writes: _EntryWrites
+        self, record: _Record, existing: _Known, now: datetime, writes: _EntryWrites
     ) -> int:
         """Queue inserts of new entries and refreshes of re-seen ones; return how many are new.
 
         Entries that left the list are kept: they are evidence for past obligations.
         """
         assert record.parsed is not None
-        model = Item if record.snap.role is SourceRole.UPSTREAM else Entry
-        by_key: dict[str, ParsedEntry] = {}
-        for entry in record.parsed:
-            by_key.setdefault(entry_key(entry), entry)
-        table = model.__table__.c
-        existing = {
-            key: (row_id, digest, published)
-            for key, row_id, digest, published in session.connection().execute(
-                select(table.key, table.id, table.content_hash, table.published_at).where(
-                    table.source_id == record.snap.id, table.key.in_(list(by_key))
-                )
-            )
-        }
+        model = _model(record.snap)
         inserts, updates, seen = writes.for_model(model)
         new = 0
-        for key, entry in by_key.items():
+        for key, entry in _by_key(record.parsed).items():
             digest = content_hash(entry)
-            known = existing.get(key)
+            known = existing.get((model, record.snap.id, key))
             if known is None:
                 new += 1
                 inserts.append(
@@ -530,6 +519,47 @@ class Poller:
             else:
                 seen.append(known[0])
         return new
+
+
+# (model, source id, key) -> (row id, content hash, published_at) of stored entries.
+_Known = dict[tuple[type[Item] | type[Entry], str, str], tuple[int, str, datetime | None]]
+_LOOKUP_CHUNK = 500
+
+
+def _model(snap: _Snapshot) -> type[Item] | type[Entry]:
+    return Item if snap.role is SourceRole.UPSTREAM else Entry
+
+
+def _by_key(parsed: list[ParsedEntry]) -> dict[str, ParsedEntry]:
+    by_key: dict[str, ParsedEntry] = {}
+    for entry in parsed:
+        by_key.setdefault(entry_key(entry), entry)
+    return by_key
+
+
+def _lookup_existing(session: Session, records: list[_Record]) -> _Known:
+    """Stored entries matching the batch's parsed keys, in a few queries for the whole batch
+    (one per source cost more than the rest of storing a steady cycle)."""
+    wanted: dict[type[Item] | type[Entry], set[str]] = {}
+    for record in records:
+        if record.parsed:
+            wanted.setdefault(_model(record.snap), set()).update(_by_key(record.parsed))
+    known: _Known = {}
+    connection = session.connection()
+    for model, keys in wanted.items():
+        columns = model.__table__.c
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), _LOOKUP_CHUNK):
+            query = select(
+                columns.source_id,
+                columns.key,
+                columns.id,
+                columns.content_hash,
+                columns.published_at,
+            ).where(columns.key.in_(ordered[start : start + _LOOKUP_CHUNK]))
+            for source_id, key, row_id, digest, published in connection.execute(query):
+                known[(model, source_id, key)] = (row_id, digest, published)
+    return known
 
 
 class _EntryWrites:

@@ -98,3 +98,15 @@ def test_audit_chain_cannot_fork(db: Database, clock: FrozenClock) -> None:
         )
     with db.session() as session:
         assert audit.verify(session) == (2, None)
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    """A model change without a migration would pass SQLite tests and break deployments."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from syndicator.db import Base
+
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []

@@ -128,10 +128,13 @@ def upgrade() -> None:
             ["source_id"], ["source.id"], name=op.f("fk_entry_source_id_source")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entry")),
-        sa.UniqueConstraint("source_id", "key", name=op.f("uq_entry_source_id")),
+        sa.UniqueConstraint("key", "source_id", name=op.f("uq_entry_key")),
     )
     with op.batch_alter_table("entry", schema=None) as batch_op:
         batch_op.create_index("ix_entry_first_seen_at", ["first_seen_at"], unique=False)
+        batch_op.create_index(
+            "ix_entry_source_first_seen", ["source_id", "first_seen_at"], unique=False
+        )
 
     op.create_table(
         "fetch_attempt",
@@ -199,10 +202,13 @@ def upgrade() -> None:
             ["source_id"], ["source.id"], name=op.f("fk_item_source_id_source")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item")),
-        sa.UniqueConstraint("source_id", "key", name=op.f("uq_item_source_id")),
+        sa.UniqueConstraint("key", "source_id", name=op.f("uq_item_key")),
     )
     with op.batch_alter_table("item", schema=None) as batch_op:
         batch_op.create_index("ix_item_published_at", ["published_at"], unique=False)
+        batch_op.create_index(
+            "ix_item_source_published", ["source_id", "published_at"], unique=False
+        )
 
 
 def downgrade() -> None:
