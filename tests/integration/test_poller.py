@@ -234,3 +234,41 @@ def test_failures_are_recorded_per_source_and_do_not_touch_others(
     with db.session() as session:
         statuses = dict(session.execute(select(FetchAttempt.source_id, FetchAttempt.status)).all())
     assert statuses == {k: v.status for k, v in outcomes.items()}
+
+
+def test_json_api_source_with_field_mapping(
+    tmp_path: Path, db: Database, clock: FrozenClock
+) -> None:
+    body = (
+        '{"code": 0, "data": {"list": ['
+        '{"id": 901, "bt": "国务院办公厅关于印发《政务服务效能提升行动方案》的通知",'
+        ' "lj": "/zhengce/content_901.htm", "fbrq": "2026-11-26 09:30", "wh": "国办发〔2026〕9号"},'
+        '{"id": 902, "bt": "国务院关于进一步做好稳就业工作的意见",'
+        ' "lj": "/zhengce/content_902.htm", "fbrq": 1795656600000}'
+        "]}}"
+    ).encode()
+    with SimulatorServer() as server:
+        server.portal.set("/api/list.json", Page(body=body, content_type="application/json"))
+        (tmp_path / "sources.toml").write_text(
+            '[[site]]\nid = "gov-cn"\nname = "中国政府网"\nlevel = "national"\n\n'
+            '[[source]]\nid = "govcn-json"\nsite = "gov-cn"\nrole = "upstream"\nkind = "json"\n'
+            f'url = "{server.url("/api/list.json")}"\n'
+            'json = { items = "data.list", title = "bt", url = "lj", published = "fbrq", '
+            'guid = "id", doc_no = "wh" }\n',
+            encoding="utf-8",
+        )
+        services = Services(_settings(tmp_path), clock=clock, db=db)
+        try:
+            sync_sources(db, load_sources(tmp_path / "sources.toml"), clock=clock)
+            (outcome,) = services.poll(["govcn-json"])
+        finally:
+            services.close()
+    assert outcome.status is FetchStatus.OK and outcome.new_entries == 2
+    with db.session() as session:
+        items = {i.guid: i for i in session.scalars(select(Item))}
+    first = items["901"]
+    assert first.doc_no == "国办发〔2026〕9号"
+    assert first.url == server.url("/zhengce/content_901.htm")
+    assert first.published_at is not None
+    assert first.published_at.isoformat() == "2026-11-26T01:30:00+00:00"  # 09:30 Beijing
+    assert items["902"].published_precision is Precision.DATETIME
