@@ -1,0 +1,104 @@
+"""Deadline arithmetic: the one place where syndicator decides "by when" and "in time or not".
+
+Times are UTC-aware datetimes. A publication time is a :class:`Moment`: an exact instant, or a
+whole Asia/Shanghai day when a list shows only the date. Repost deadlines are wall-clock hours
+(nights, weekends and holidays count, rules.md §3), so ``due = published + deadline``; a
+deadline is met when the latency is at most the deadline (inclusive). When a day-only time
+straddles the deadline, the question has no answer: :func:`on_time` returns ``None`` rather than
+guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from syndicator.rules.profiles import LadderStep
+
+__all__ = [
+    "SHANGHAI",
+    "Moment",
+    "crossed_steps",
+    "latency",
+    "on_time",
+    "repost_due",
+]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_TICK = timedelta(microseconds=1)
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError(f"naive datetime {at.isoformat()}: deadlines need aware times")
+    return at.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """When something was published, as precisely as it is known.
+
+    ``earliest`` and ``latest`` are inclusive UTC bounds; they are equal for an exact time.
+    """
+
+    earliest: datetime
+    latest: datetime
+
+    @classmethod
+    def exact(cls, at: datetime) -> Moment:
+        at = _aware(at)
+        return cls(at, at)
+
+    @classmethod
+    def day(cls, day: date) -> Moment:
+        """The whole Asia/Shanghai calendar day."""
+        start = datetime.combine(day, time(0), tzinfo=SHANGHAI)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+        return cls(start.astimezone(UTC), end.astimezone(UTC) - _TICK)
+
+    @classmethod
+    def of(cls, at: datetime, precision: Literal["datetime", "date"]) -> Moment:
+        """From a stored time and its precision (``date``: the day of ``at`` in Shanghai)."""
+        if precision == "date":
+            return cls.day(_aware(at).astimezone(SHANGHAI).date())
+        return cls.exact(at)
+
+    @property
+    def is_exact(self) -> bool:
+        return self.earliest == self.latest
+
+
+def repost_due(published: Moment, deadline: timedelta) -> datetime:
+    """The time by which a repost is due.
+
+    For a day-only publication the window starts at the start of that day, so the deadline is
+    never later than the rules allow; callers flag such deadlines as approximate.
+    """
+    return published.earliest + deadline
+
+
+def latency(upstream: Moment, downstream: Moment) -> tuple[timedelta, timedelta]:
+    """The smallest and largest possible delay between the two publications."""
+    return downstream.earliest - upstream.latest, downstream.latest - upstream.earliest
+
+
+def on_time(upstream: Moment, downstream: Moment, deadline: timedelta) -> bool | None:
+    """Whether the repost came within *deadline* (inclusive); ``None`` when undecidable."""
+    shortest, longest = latency(upstream, downstream)
+    if longest <= deadline:
+        return True
+    if shortest > deadline:
+        return False
+    return None
+
+
+def crossed_steps(
+    opened: datetime, due: datetime, now: datetime, ladder: Sequence[LadderStep]
+) -> list[LadderStep]:
+    """The ladder steps whose moment (``opened + at × window``) has come by *now*."""
+    opened, due, now = _aware(opened), _aware(due), _aware(now)
+    window = due - opened
+    return [step for step in ladder if opened + window * step.at <= now]
