@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,9 +21,11 @@ from sqlalchemy import select
 
 from syndicator import __version__, audit
 from syndicator.clock import format_local
+from syndicator.compliance.offline import MatchInputError, match_files, write_rows
 from syndicator.db import Database, current_revision, upgrade
 from syndicator.db.models import Entry, Item, Precision, Source, SourceHealth
 from syndicator.labels import HEALTH_ZH, PRECISION_ZH, STATUS_ZH
+from syndicator.rules import DEFAULT_PROFILE, ProfileError, load_profile
 from syndicator.services import Services, install_services, settle_heap
 from syndicator.settings import Settings, SettingsError, load_settings, mask_url
 from syndicator.sources.config import SourcesConfigError, check_sources, load_sources
@@ -372,6 +375,40 @@ def audit_verify() -> None:
             f" / chain broken at entry {broken.entry_id}"
         )
     say(f"审计链完好 / audit chain intact: {checked} 条记录")
+
+
+@app.command()
+def match(
+    upstream: Annotated[
+        Path, typer.Option("--upstream", metavar="FILE", help="上级条目 JSONL / upstream items")
+    ],
+    downstream: Annotated[
+        Path,
+        typer.Option("--downstream", metavar="FILE", help="下级条目 JSONL / downstream entries"),
+    ],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="输出 JSONL / output pairs")],
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile", metavar="NAME|FILE", help="规则：jiangxi、national、fujian 或 TOML 文件"
+        ),
+    ] = DEFAULT_PROFILE,
+) -> None:
+    """离线比对：下级条目转载了哪些上级条目、是否按时 / Offline repost audit of two JSONL files."""
+    try:
+        rules = load_profile(profile)
+        rows = match_files(upstream, downstream, deadline=rules.repost_deadline)
+    except (ProfileError, MatchInputError) as exc:
+        raise _fail(f"{exc}；未写出任何结果 / nothing written") from None
+    write_rows(rows, out)
+    relations = Counter(row["relation"] for row in rows)
+    verdicts = Counter(row["on_time"] for row in rows if row["relation"] == "repost")
+    hours = rules.repost_deadline.total_seconds() / 3600
+    say(
+        f"{out}: {len(rows)} 行 — 转载 {relations['repost']}（按时 {verdicts[True]}，"
+        f"超时 {verdicts[False]}，无法判定 {verdicts[None]}；时限 {hours:g} 小时，{rules.title}），"
+        f"新闻 {relations['news']}，解读 {relations['interpretation']}"
+    )
 
 
 @app.command()

@@ -192,3 +192,31 @@ def test_run_stops_cleanly_on_ctrl_c(
     assert proc.returncode == 0, err
     assert "已停止" in out
     assert "Traceback" not in err
+
+
+def test_match_command_writes_pairs_or_nothing(tmp_path: Path, elsewhere: Path) -> None:
+    up = elsewhere / "up.jsonl"
+    up.write_text(
+        '{"id": "u1", "title": "国务院办公厅关于2024年部分节假日安排的通知",'
+        ' "published_at": "2023-10-25T17:00:00+08:00"}\n',
+        encoding="utf-8",
+    )
+    down = elsewhere / "down.jsonl"
+    down.write_text(
+        '{"id": "d1", "title": "转发：国务院办公厅关于2024年部分节假日安排的通知",'
+        ' "published_at": "2023-10-26T04:00:00+08:00", "site": "xiushui"}\n',
+        encoding="utf-8",
+    )
+    args = ("match", "--upstream", "up.jsonl", "--downstream", "down.jsonl", "--out", "pairs.jsonl")
+    done = syndicator(tmp_path / "data", *args, "--profile", "fujian", cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert '"on_time": false' in (elsewhere / "pairs.jsonl").read_text("utf-8")  # 11 h > 8 h
+    assert "超时 1" in done.stdout
+
+    (elsewhere / "pairs.jsonl").unlink()
+    with down.open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "d2", "title": "x", "site": "a"}\n')
+    failed = syndicator(tmp_path / "data", *args, cwd=elsewhere)
+    assert failed.returncode == 1
+    assert 'down.jsonl:2: missing field "published_at"' in failed.stderr
+    assert not (elsewhere / "pairs.jsonl").exists()
