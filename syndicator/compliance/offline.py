@@ -110,11 +110,11 @@ def match_files(upstream: Path, downstream: Path, *, deadline: timedelta) -> lis
     """Match every downstream row against the upstream rows; return the output rows."""
     items = list(read_rows(upstream, required=("id", "title", "published_at")))
     entries = list(read_rows(downstream, required=("id", "title", "published_at", "site")))
-    matcher = Matcher((row.id, row.title, row.doc_no) for row in items)
+    matcher = Matcher((row.id, row.title, row.doc_no, row.moment.earliest) for row in items)
     published = {row.id: row.moment for row in items}
     out: list[dict[str, Any]] = []
     for entry in entries:
-        found = matcher.match(entry.title)
+        found = matcher.match(entry.title, at=entry.moment.latest)
         if found is None:
             continue
         up = published[found.upstream_id]

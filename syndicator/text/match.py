@@ -23,6 +23,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from syndicator.text.docno import DocNo, parse_doc_no
@@ -42,6 +43,8 @@ _INTERPRETATION = re.compile(
 )
 _NEWS = re.compile(
     r"^[^《》]{0,30}(?<!关于)(印发|审议通过|签署|公布|发布|出台|通过)[了]?《[^》]+》(?![^《》]*的通知$)"
+    r"|^《[^》]+》(正式)?(发布|印发|公布|出台)"
+    r"|^[^《》]{0,12}作出关于"
 )
 _IMPLEMENTING = re.compile(
     r"贯彻落实|贯彻执行|实施意见|实施方案|实施细则|落实方案|工作方案|细化措施"
@@ -77,9 +80,11 @@ class Match:
 class _Item:
     id: str
     text: str
+    outer: str
     grams: frozenset[str]
     numbers: tuple[str, ...]
     doc_no: DocNo | None
+    published: datetime | None
 
 
 def _numbers(text: str) -> tuple[str, ...]:
@@ -95,24 +100,48 @@ def _dice(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
 class Matcher:
     """An index of open upstream items, matched against downstream titles one at a time."""
 
-    def __init__(self, items: Iterable[tuple[str, str, str | None]] = ()) -> None:
+    def __init__(
+        self,
+        items: Iterable[tuple[str, str, str | None] | tuple[str, str, str | None, datetime]] = (),
+    ) -> None:
         self._items: dict[str, _Item] = {}
         self._by_text: dict[str, set[str]] = defaultdict(set)
+        self._by_outer: dict[str, set[str]] = defaultdict(set)
         self._postings: dict[str, set[str]] = defaultdict(set)
-        for item_id, title, doc_no in items:
-            self.add(item_id, title, doc_no)
+        for item_id, title, doc_no, *published in items:
+            self.add(item_id, title, doc_no, published=published[0] if published else None)
 
     def __len__(self) -> int:
         return len(self._items)
 
-    def add(self, item_id: str, title: str, doc_no: str | None = None) -> None:
-        """Index one upstream item (``doc_no`` as published, else read from the title)."""
+    def add(
+        self,
+        item_id: str,
+        title: str,
+        doc_no: str | None = None,
+        *,
+        published: datetime | None = None,
+    ) -> None:
+        """Index one upstream item (``doc_no`` as published, else read from the title).
+
+        ``published`` lets identical titles of different years (the yearly 政府工作报告分工
+        opinion) be told apart: an entry reposts the latest one published before it.
+        """
         self.remove(item_id)
         form = analyse_title(title)
         parsed = parse_doc_no(doc_no) if doc_no else form.doc_no
-        item = _Item(item_id, form.text, frozenset(bigrams(form.text)), _numbers(form.text), parsed)
+        item = _Item(
+            item_id,
+            form.text,
+            form.layers[0],
+            frozenset(bigrams(form.text)),
+            _numbers(form.text),
+            parsed,
+            published,
+        )
         self._items[item_id] = item
         self._by_text[item.text].add(item_id)
+        self._by_outer[item.outer].add(item_id)
         for gram in item.grams:
             self._postings[gram].add(item_id)
 
@@ -121,6 +150,7 @@ class Matcher:
         if item is None:
             return
         self._by_text[item.text].discard(item_id)
+        self._by_outer[item.outer].discard(item_id)
         for gram in item.grams:
             self._postings[gram].discard(item_id)
 
@@ -130,27 +160,42 @@ class Matcher:
             counts.update(self._postings.get(gram, ()))
         return [self._items[i] for i, _ in counts.most_common(_CANDIDATES)]
 
-    def match(self, title: str) -> Match | None:
-        """The best related upstream item for a downstream *title*, or None."""
+    def match(self, title: str, *, at: datetime | None = None) -> Match | None:
+        """The best related upstream item for a downstream *title* published *at*, or None."""
         relation = classify_relation(title)
         if relation == "repost":
-            return self._match_repost(title)
+            return self._match_repost(title, at)
         return self._match_reference(title, relation)
 
-    def _match_repost(self, title: str) -> Match | None:
+    def _pick(self, ids: Iterable[str], doc_no: DocNo | None, at: datetime | None) -> str | None:
+        """Among items with the same title: the 文号 decides, then the latest one before *at*."""
+        items = [
+            self._items[i]
+            for i in ids
+            if not (doc_no and self._items[i].doc_no and doc_no != self._items[i].doc_no)
+        ]
+        if not items:
+            return None
+        if at is not None:
+            earlier = [i for i in items if i.published is None or i.published <= at]
+            items = earlier or items
+        newest = max(items, key=lambda i: (i.published is not None, i.published or at, i.id))
+        return newest.id
+
+    def _match_repost(self, title: str, at: datetime | None) -> Match | None:
         form = analyse_title(title)
         text = form.text
         if not text:
             return None
-        # Identical titles recur (国务院关于修改和废止部分行政法规的决定, every year): when the
-        # entry carries a document number, it decides between them.
-        exact = sorted(
-            i
-            for i in self._by_text.get(text, ())
-            if not (form.doc_no and self._items[i].doc_no and form.doc_no != self._items[i].doc_no)
-        )
-        if exact:
-            return Match(exact[0], "repost", 1.0, "identical title after normalisation")
+        # A forwarding notice can itself be the upstream item (江西省人民政府办公厅转发国务院
+        # 办公厅…): try the entry's layers, outermost first, against the items' own titles.
+        for layer in form.layers:
+            found = self._pick(self._by_outer.get(layer, ()), form.doc_no, at)
+            if found is not None:
+                return Match(found, "repost", 1.0, "identical title after normalisation")
+        found = self._pick(self._by_text.get(text, ()), form.doc_no, at)
+        if found is not None:
+            return Match(found, "repost", 1.0, "identical document after removing wrappers")
         grams = bigrams(text)
         numbers = _numbers(text)
         local = _IMPLEMENTING.search(text)

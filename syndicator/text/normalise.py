@@ -100,12 +100,16 @@ class TitleForm:
         wrapped: A repost tag (``【转载】``, ``转发：`` …) or a 转发 wrapper was removed.
         doc_no: The trailing document number removed from the title, else the first
             document number anywhere in it, else ``None``.
+        layers: The keys of the title as each 转发 wrapper comes off, outermost first; the
+            last one is ``text``. A forwarding notice that is itself an upstream item
+            (江西省人民政府办公厅转发国务院办公厅…) is found by its own layer.
     """
 
     text: str
     truncated: bool
     wrapped: bool
     doc_no: DocNo | None
+    layers: tuple[str, ...] = ()
 
 
 def _prepare(title: str) -> str:
@@ -152,6 +156,7 @@ def analyse_title(title: str) -> TitleForm:
         text = text[: ellipsis.start()].rstrip()
     wrapped = False
     doc_no: DocNo | None = None
+    layers: list[str] = []
     while True:
         before = text
         tag = _TAG_RE.match(text)
@@ -168,19 +173,32 @@ def analyse_title(title: str) -> TitleForm:
             text = stripped
         inner = _unwrap(text)
         if inner:
+            layers.append(_key(text))
             text = inner
             wrapped = True
         if text == before:
             break
     if doc_no is None:
         doc_no = parse_doc_no(title)
+    key = _key(text)
+    if not layers or layers[-1] != key:
+        layers.append(key)
+    return TitleForm(
+        text=key,
+        truncated=ellipsis is not None,
+        wrapped=wrapped,
+        doc_no=doc_no,
+        layers=tuple(layers),
+    )
+
+
+def _key(text: str) -> str:
     # Categories P (punctuation), Z (separators) and C (controls, format characters) go;
     # other symbols stay, except < > which NFKC makes of ＜＞ standing in for 《》.
     # casefold() makes "APP" and "App" equal.
-    key = "".join(
+    return "".join(
         ch for ch in text if unicodedata.category(ch)[0] not in "PZC" and ch not in "<>"
     ).casefold()
-    return TitleForm(text=key, truncated=ellipsis is not None, wrapped=wrapped, doc_no=doc_no)
 
 
 def normalise_title(title: str) -> str:

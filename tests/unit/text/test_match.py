@@ -91,3 +91,39 @@ def test_removed_items_are_no_longer_matched() -> None:
     matcher.remove("u-2024")
     assert matcher.match("国务院办公厅关于2024年部分节假日安排的通知") is None
     assert len(matcher) == len(ITEMS) - 1
+
+
+def test_a_provincial_forward_is_matched_to_itself_not_to_the_national_item() -> None:
+    matcher = Matcher(
+        [
+            ("u-national", "国务院办公厅关于2025年部分节假日安排的通知", None),
+            (
+                "u-jiangxi",
+                "江西省人民政府办公厅转发国务院办公厅关于2025年部分节假日安排的通知",
+                None,
+            ),
+        ]
+    )
+    county = (
+        "修水县人民政府办公室关于转发《江西省人民政府办公厅转发"
+        "国务院办公厅关于2025年部分节假日安排的通知》的通知"
+    )
+    assert (found := matcher.match(county)) is not None and found.upstream_id == "u-jiangxi"
+    direct = matcher.match("【转载】国务院办公厅关于2025年部分节假日安排的通知")
+    assert direct is not None and direct.upstream_id == "u-national"
+
+
+def test_identical_titles_of_different_years_are_told_apart_by_time() -> None:
+    from datetime import UTC, datetime
+
+    title = "国务院关于落实《政府工作报告》重点工作分工的意见"
+    matcher = Matcher(
+        [
+            ("u-2023", title, None, datetime(2023, 4, 6, tzinfo=UTC)),
+            ("u-2024", title, None, datetime(2024, 4, 3, tzinfo=UTC)),
+        ]
+    )
+    assert (a := matcher.match(title, at=datetime(2023, 4, 7, tzinfo=UTC))) is not None
+    assert a.upstream_id == "u-2023"
+    assert (b := matcher.match(f"转发：{title}", at=datetime(2024, 4, 4, tzinfo=UTC))) is not None
+    assert b.upstream_id == "u-2024"
