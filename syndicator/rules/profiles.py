@@ -13,6 +13,13 @@ A profile is a TOML file. Three ship with syndicator (``jiangxi``, the default, 
     [[repost.ladder]]          # notices raised at these fractions of the window, in order
     at = 0.5
     level = "remind"           # remind | warn | breach
+
+    [key_policy]               # optional; each list replaces the national default
+    issuers = ["国务院", "国务院办公厅", "赣州市人民政府"]
+    doc_types = ["通知", "意见", "决定", "办法", "条例", "方案"]
+    doc_no_prefixes = ["国发", "国办发", "赣市府发"]
+    keywords = ["营商环境"]
+    exclude = ["人事任免", "招聘"]
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+
+from syndicator.text.classify import DEFAULT_KEY_RULES, KeyPolicyRules
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -85,6 +94,7 @@ class Profile:
     repost_deadline: timedelta
     repost_source: str | None
     repost_ladder: tuple[LadderStep, ...]
+    key_policy: KeyPolicyRules = DEFAULT_KEY_RULES
 
 
 def _field(where: str, table: dict[str, Any], key: str, kind: type) -> Any:
@@ -122,13 +132,34 @@ def _parse(data: dict[str, Any], origin: str) -> Profile:
     if not steps or steps[-1] != LadderStep(1.0, "breach"):
         raise ProfileError(f"{origin} [[repost.ladder]]: the last step must be at = 1.0, breach")
     source = repost.get("source")
+    key_policy = _key_policy(data.get("key_policy", {}), origin)
     return Profile(
         name=name,
         title=str(data.get("title") or name),
         repost_deadline=deadline,
         repost_source=str(source) if source else None,
         repost_ladder=tuple(steps),
+        key_policy=key_policy,
     )
+
+
+def _key_policy(table: object, origin: str) -> KeyPolicyRules:
+    """``[key_policy]`` lists replace the national defaults field by field."""
+    if not isinstance(table, dict):
+        raise ProfileError(f"{origin} [key_policy]: must be a table")
+    fields = ("issuers", "doc_types", "doc_no_prefixes", "keywords", "exclude")
+    for key in table:
+        if key not in fields:
+            raise ProfileError(
+                f"{origin} [key_policy]: unknown field {key!r}; known: {', '.join(fields)}"
+            )
+    values: dict[str, tuple[str, ...]] = {}
+    for key in fields:
+        value = table.get(key, getattr(DEFAULT_KEY_RULES, key))
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ProfileError(f"{origin} [key_policy]: field {key!r} must be a list of strings")
+        values[key] = tuple(value)
+    return KeyPolicyRules(**values)
 
 
 def load_profile(name_or_path: str | Path = DEFAULT_PROFILE) -> Profile:
