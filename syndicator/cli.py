@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 import signal
 import sys
@@ -81,7 +82,10 @@ def _ensure_schema(settings: Settings, db: Database) -> None:
 
 @contextmanager
 def _services(settings: Settings) -> Iterator[Services]:
-    services = Services(settings)
+    try:
+        services = Services(settings)
+    except ProfileError as exc:
+        raise _fail(f"{exc}（设置 profile / SYNDICATOR_PROFILE）", 2) from None
     try:
         _ensure_schema(settings, services.db)
         install_services(services)
@@ -351,9 +355,14 @@ def items_list(
                 query.order_by(model.published_at.desc().nulls_last(), model.id.desc()).limit(limit)
             ).all(),
         )
-        table = Table("发布时间(北京)", "精度", "标题 title", "信息源", "首次发现")
+        table = Table("编号", "重点", "发布时间(北京)", "精度", "标题 title", "信息源", "首次发现")
         for row in rows:
+            key = ""
+            if isinstance(row, Item):
+                key = ("是" if row.is_key else "否") + ("（人工）" if row.key_by else "")
             table.add_row(
+                str(row.id),
+                key,
                 format_local(row.published_at, date_only=row.published_precision is Precision.DATE),
                 PRECISION_ZH[row.published_precision],
                 row.title,
@@ -362,6 +371,51 @@ def items_list(
             )
         console.print(table)
         say(f"共 {len(rows)} 条 / {len(rows)} row(s)")
+
+
+def _set_key(item_id: int, *, is_key: bool, reason: str, by: str | None) -> None:
+    staff = by or getpass.getuser()
+    with _services(_settings()) as services, services.db.begin() as session:
+        item = session.get(Item, item_id)
+        if item is None:
+            raise _fail(f"没有编号为 {item_id} 的上级条目 / no item {item_id}")
+        before = {"is_key": item.is_key, "reason": item.key_reason, "by": item.key_by}
+        item.is_key, item.key_reason, item.key_by = is_key, reason, f"staff:{staff}"
+        audit.append(
+            session,
+            at=services.clock.now(),
+            actor=f"staff:{staff}",
+            action="item.key_overridden",
+            subject=f"item:{item_id}",
+            data={"from": before, "to": {"is_key": is_key, "reason": reason}},
+        )
+        title = item.title
+    verdict = "重点政策" if is_key else "非重点"
+    say(f"已将条目 {item_id}「{title}」设为{verdict}（{staff}：{reason}）")
+
+
+_REASON = typer.Option("--reason", "-r", help="理由（必填，记入审计日志）/ reason, audited")
+_BY = typer.Option("--by", help="操作人（默认当前系统用户）/ who decides")
+
+
+@items_app.command("key")
+def items_key(
+    item_id: Annotated[int, typer.Argument(metavar="ITEM", help="条目编号 / item id")],
+    reason: Annotated[str, _REASON],
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """人工设为重点政策（覆盖规则判定）/ Mark an item key, overriding the rules."""
+    _set_key(item_id, is_key=True, reason=reason, by=by)
+
+
+@items_app.command("not-key")
+def items_not_key(
+    item_id: Annotated[int, typer.Argument(metavar="ITEM", help="条目编号 / item id")],
+    reason: Annotated[str, _REASON],
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """人工设为非重点（覆盖规则判定）/ Mark an item not key, overriding the rules."""
+    _set_key(item_id, is_key=False, reason=reason, by=by)
 
 
 @audit_app.command("verify")

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from syndicator.clock import Clock, SystemClock
 from syndicator.db.session import Database
+from syndicator.rules import load_profile
 from syndicator.settings import Settings, load_settings
 from syndicator.sources.due import claim_due
 from syndicator.sources.fetcher import Fetcher
@@ -45,6 +46,7 @@ class Services:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.db = db or Database(settings.database_url)
+        self.profile = load_profile(settings.profile)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._poller: Poller | None = None
@@ -63,7 +65,11 @@ class Services:
                 self._loop, self._thread = loop, thread
                 fetcher = self._run_on(loop, self._make_fetcher())
                 self._poller = Poller(
-                    settings=self.settings, db=self.db, fetcher=fetcher, clock=self.clock
+                    settings=self.settings,
+                    db=self.db,
+                    fetcher=fetcher,
+                    clock=self.clock,
+                    key_rules=self.profile.key_policy,
                 )
             return self._loop
 

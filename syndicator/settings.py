@@ -92,6 +92,7 @@ class Settings:
     broker_url: str | None = None
     sources_file: Path | None = None
     config_file: Path | None = None
+    profile: str = "jiangxi"
     display_timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     fetch: FetchSettings = field(default_factory=FetchSettings)

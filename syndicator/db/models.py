@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 __all__ = [
     "AuditEntry",
@@ -203,7 +204,11 @@ class _EntryColumns:
 
 
 class Item(_EntryColumns, Base):
-    """A publication seen on an upstream portal."""
+    """A publication seen on an upstream portal.
+
+    ``is_key``/``key_reason`` come from the profile's key-policy rules when the item is first
+    seen; ``key_by`` is set when staff overrode that verdict, and then rules never touch it again.
+    """
 
     __tablename__ = "item"
     __table_args__ = (
@@ -212,6 +217,10 @@ class Item(_EntryColumns, Base):
         Index("ix_item_source_published", "source_id", "published_at"),
         Index("ix_item_published_at", "published_at"),
     )
+
+    is_key: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    key_reason: Mapped[str | None] = mapped_column(Text)
+    key_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Entry(_EntryColumns, Base):

@@ -56,6 +56,7 @@ from syndicator.sources.parsers import (
 )
 from syndicator.sources.schedule import judge_health, next_check_at
 from syndicator.sources.types import ParsedEntry
+from syndicator.text.classify import DEFAULT_KEY_RULES, KeyPolicyRules, classify_key
 
 __all__ = ["PollOutcome", "Poller"]
 
@@ -76,6 +77,7 @@ class _Snapshot:
     encoding: str | None
     spec: dict[str, Any]
     detail: bool
+    is_key: bool
     interval: int
     etag: str | None
     last_modified: str | None
@@ -96,6 +98,7 @@ class _Snapshot:
             encoding=row.encoding,
             spec=dict(row.spec or {}),
             detail=row.detail,
+            is_key=row.is_key,
             interval=row.interval_seconds,
             etag=row.etag,
             last_modified=row.last_modified,
@@ -147,6 +150,7 @@ class Poller:
         db: the database.
         fetcher: a :class:`Fetcher` bound to the running event loop.
         clock: time source; tests pass a frozen clock.
+        key_rules: the profile's key-policy rules, applied to upstream items as they are stored.
         rng: jitter source for scheduling.
     """
 
@@ -157,9 +161,11 @@ class Poller:
         db: Database,
         fetcher: Fetcher,
         clock: Clock,
+        key_rules: KeyPolicyRules = DEFAULT_KEY_RULES,
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
+        self._key_rules = key_rules
         self._db = db
         self._fetcher = fetcher
         self._clock = clock
@@ -500,15 +506,22 @@ class Poller:
             known = existing.get((model, record.snap.id, key))
             if known is None:
                 new += 1
-                inserts.append(
-                    {
-                        "source_id": record.snap.id,
-                        "key": key,
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                        **_entry_fields(entry, digest),
-                    }
-                )
+                row = {
+                    "source_id": record.snap.id,
+                    "key": key,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                    **_entry_fields(entry, digest),
+                }
+                if model is Item:
+                    verdict = classify_key(
+                        entry.title,
+                        rules=self._key_rules,
+                        doc_no=entry.doc_no,
+                        source_is_key=record.snap.is_key,
+                    )
+                    row["is_key"], row["key_reason"] = verdict.is_key, verdict.reason
+                inserts.append(row)
             elif known[1] != digest:
                 fields = _entry_fields(entry, digest)
                 if entry.published is None and known[2] is not None:

@@ -113,6 +113,32 @@ def test_init_poll_items_and_audit_from_any_directory(
     )
     assert "修水县" in entries.stdout  # GBK site, decoded
 
+    with sqlite3.connect(data / "syndicator.db") as conn:
+        item_id, is_key, reason = conn.execute(
+            "SELECT id, is_key, key_reason FROM item WHERE source_id = 'govcn-zuixin' LIMIT 1"
+        ).fetchone()
+    assert is_key == 1 and "信息源设为重点" in reason  # the demo's gov.cn source is key = true
+    override = syndicator(
+        data,
+        "items",
+        "not-key",
+        str(item_id),
+        "--reason",
+        "已由省政府统一转载",
+        "--by",
+        "张三",
+        cwd=elsewhere,
+    )
+    assert override.returncode == 0, override.stderr
+    assert "设为非重点（张三：已由省政府统一转载）" in override.stdout
+    with sqlite3.connect(data / "syndicator.db") as conn:
+        row = conn.execute("SELECT is_key, key_by FROM item WHERE id = ?", (item_id,)).fetchone()
+        assert row == (0, "staff:张三")
+        actions = [a for (a,) in conn.execute("SELECT action FROM audit_entry")]
+        assert "item.key_overridden" in actions
+    missing = syndicator(data, "items", "key", "999999", "--reason", "x", cwd=elsewhere)
+    assert missing.returncode == 1 and "没有编号为 999999" in missing.stderr
+
     listing = syndicator(data, "sources", "list", cwd=elsewhere)
     assert "wy-zwdt" in listing.stdout and "异常" in listing.stdout
 

@@ -218,6 +218,11 @@ def test_failures_are_recorded_per_source_and_do_not_touch_others(
     with db.session() as session:
         titles = dict(session.execute(select(Item.source_id, Item.title)).all())
     assert titles["malformed"] == "关于政务公开&政务服务工作的通知"
+    with db.session() as session:
+        keys = dict(session.execute(select(Item.source_id, Item.is_key)).all())
+    # No source is marked key here: the jiangxi rules decide from the title.
+    assert keys["good"] is True  # 国务院 … 的通知
+    assert keys["malformed"] is False  # no issuer
     assert titles["mislabelled"] == "修水县人民政府办公室关于转发《通知》的通知"
     expected = {
         "html-instead": FetchStatus.PARSE_ERROR,
