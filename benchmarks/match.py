@@ -23,7 +23,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,6 @@ from syndicator.rules.deadlines import Moment
 from syndicator.text.match import Matcher, bigrams
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "repost"
-
-
-def _moment(value: str) -> Moment:
-    if len(value) == 10:
-        return Moment.day(date.fromisoformat(value))
-    return Moment.exact(datetime.fromisoformat(value))
 
 
 def _load(name: str) -> list[dict[str, Any]]:
@@ -201,10 +194,10 @@ def main() -> int:
     print(f"dev set: {len(upstream)} upstream items, {len(downstream)} downstream entries")
 
     matcher = Matcher(
-        (r["id"], r["title"], r.get("doc_no"), _moment(r["published_at"]).earliest)
+        (r["id"], r["title"], r.get("doc_no"), Moment.parse(r["published_at"]).earliest)
         for r in upstream
     )
-    times = {row["title"]: _moment(row["published_at"]).latest for row in downstream}
+    times = {row["title"]: Moment.parse(row["published_at"]).latest for row in downstream}
 
     def ours(title: str) -> tuple[str, str] | None:
         found = matcher.match(title, at=times[title])

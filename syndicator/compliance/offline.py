@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,22 +50,16 @@ class _Row:
 def _moment(value: Any, path: Path, line: int) -> Moment:
     if not isinstance(value, str) or not value.strip():
         raise MatchInputError(path, line, 'field "published_at" must be an ISO 8601 string')
-    text = value.strip()
     try:
-        if len(text) == 10:
-            return Moment.day(date.fromisoformat(text))
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return Moment.parse(value)
+    except ValueError as exc:
+        if "offset" in str(exc):
+            raise MatchInputError(path, line, f'field "published_at": {exc}') from None
         raise MatchInputError(
             path,
             line,
             f'field "published_at": {value!r} is not ISO 8601 (e.g. 2024-01-05T10:30:00+08:00)',
         ) from None
-    if parsed.tzinfo is None:
-        raise MatchInputError(
-            path, line, f'field "published_at": {value!r} has a time but no UTC offset (add +08:00)'
-        )
-    return Moment.exact(parsed)
 
 
 def read_rows(path: Path, *, required: tuple[str, ...]) -> Iterator[_Row]:

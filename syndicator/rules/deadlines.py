@@ -66,6 +66,21 @@ class Moment:
             return cls.day(_aware(at).astimezone(SHANGHAI).date())
         return cls.exact(at)
 
+    @classmethod
+    def parse(cls, text: str) -> Moment:
+        """``2024-01-05`` (a whole Beijing day) or ISO 8601 with an offset.
+
+        Raises:
+            ValueError: not ISO 8601, or a time without a UTC offset.
+        """
+        text = text.strip()
+        if len(text) == 10:
+            return cls.day(date.fromisoformat(text))
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            raise ValueError(f"{text!r} has a time but no UTC offset (add +08:00)")
+        return cls.exact(parsed)
+
     @property
     def is_exact(self) -> bool:
         return self.earliest == self.latest

@@ -425,7 +425,6 @@ class Poller:
             entries = 0
         verdict = judge_health(
             status=record.status,
-            entries=entries,
             max_entries_before=snap.max_entry_count,
             error_streak=snap.error_streak,
             timeout_streak=snap.timeout_streak,

@@ -88,7 +88,6 @@ class HealthVerdict:
 def judge_health(
     *,
     status: FetchStatus,
-    entries: int | None,
     max_entries_before: int,
     error_streak: int,
     timeout_streak: int,
@@ -99,9 +98,8 @@ def judge_health(
 ) -> HealthVerdict:
     """Decide a source's health after one poll.
 
-    ``entries`` is the number of entries parsed (None when nothing was parsed, e.g. a 304). A list
-    that used to have entries and now parses to none is *broken* at once: that is what a site
-    redesign looks like, and it must not pass as "nothing new".
+    A list that now parses to no entries (status ``EMPTY``) is *broken* at once: that is what a
+    site redesign looks like, and it must not pass as "nothing new".
     """
     if status in FINE_STATUSES:
         return HealthVerdict(SourceHealth.OK, None, 0, 0)

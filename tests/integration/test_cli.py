@@ -20,19 +20,23 @@ from syndicator.simulator import DemoWorld, SimulatorServer, build_demo_world
 pytestmark = pytest.mark.integration
 
 
-def syndicator(
-    data: Path, *args: str, cwd: Path, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
+def cli_env(data: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without any SYNDICATOR_ setting but the data directory."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")},
         "SYNDICATOR_DATA_DIR": str(data),
         "COLUMNS": "200",
-        **(extra_env or {}),
+        **(extra or {}),
     }
+
+
+def syndicator(
+    data: Path, *args: str, cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "syndicator", *args],
         cwd=cwd,
-        env=env,
+        env=cli_env(data, extra_env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -187,12 +191,10 @@ def test_run_stops_cleanly_on_ctrl_c(
     data = tmp_path / "data"
     sources = tmp_path / "sources.toml"
     sources.write_text(world.sources_toml(served), encoding="utf-8")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")},
-        "SYNDICATOR_DATA_DIR": str(data),
-        "SYNDICATOR_SOURCES": str(sources),
-        "SYNDICATOR_SCHEDULER__TICK_SECONDS": "0.2",
-    }
+    env = cli_env(
+        data,
+        {"SYNDICATOR_SOURCES": str(sources), "SYNDICATOR_SCHEDULER__TICK_SECONDS": "0.2"},
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "syndicator", "run"],
         cwd=elsewhere,

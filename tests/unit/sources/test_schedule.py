@@ -63,7 +63,6 @@ def test_cache_lifetime_stretches_the_interval_within_the_cap() -> None:
 
 def _judge(status: FetchStatus, **kw: object) -> HealthVerdict:
     args: dict[str, object] = {
-        "entries": None,
         "max_entries_before": 20,
         "error_streak": 0,
         "timeout_streak": 0,
@@ -77,7 +76,7 @@ def _judge(status: FetchStatus, **kw: object) -> HealthVerdict:
 
 
 def test_list_that_empties_is_broken_at_once() -> None:
-    verdict = _judge(FetchStatus.EMPTY, entries=0)
+    verdict = _judge(FetchStatus.EMPTY)
     assert verdict.health is SourceHealth.BROKEN
     assert "20" in verdict.reason
 
