@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from syndicator.db.models import FetchStatus, Precision, SourceHealth
+from syndicator.db.models import (
+    FetchStatus,
+    NoticeKind,
+    NoticeStatus,
+    ObligationState,
+    Precision,
+    SourceHealth,
+    WindowBasis,
+)
 
-__all__ = ["HEALTH_ZH", "PRECISION_ZH", "STATUS_ZH"]
+__all__ = [
+    "BASIS_ZH",
+    "HEALTH_ZH",
+    "NOTICE_KIND_ZH",
+    "NOTICE_STATUS_ZH",
+    "OBLIGATION_STATE_ZH",
+    "PRECISION_ZH",
+    "STATUS_ZH",
+]
 
 HEALTH_ZH: dict[str, str] = {
     SourceHealth.UNKNOWN: "未检查",
@@ -29,4 +45,32 @@ PRECISION_ZH: dict[str, str] = {
     Precision.DATETIME: "时分",
     Precision.DATE: "仅日期",
     Precision.NONE: "未知",
+}
+OBLIGATION_STATE_ZH: dict[str, str] = {
+    ObligationState.PENDING: "待转载",
+    ObligationState.REPOSTED: "按时转载",
+    ObligationState.REPOSTED_LATE: "超时转载",
+    ObligationState.OVERDUE: "逾期未转载",
+    ObligationState.UNKNOWN: "无法判定",
+    ObligationState.WAIVED: "已豁免",
+}
+BASIS_ZH: dict[str, str] = {
+    WindowBasis.PUBLISHED: "按发布时间",
+    WindowBasis.PUBLISHED_DATE: "按发布日期估算",
+    WindowBasis.FIRST_SEEN: "按首次发现时间",
+}
+NOTICE_KIND_ZH: dict[str, str] = {
+    NoticeKind.REMIND: "提醒",
+    NoticeKind.WARN: "预警",
+    NoticeKind.BREACH: "超时",
+    NoticeKind.UNKNOWN: "无法判定",
+    NoticeKind.UNCHECKED: "无法检查",
+    NoticeKind.DIGEST: "每日汇总",
+    NoticeKind.STALE_WARN: "栏目即将超期未更新",
+    NoticeKind.STALE: "栏目超期未更新",
+}
+NOTICE_STATUS_ZH: dict[str, str] = {
+    NoticeStatus.PENDING: "待发送",
+    NoticeStatus.SENT: "已发送",
+    NoticeStatus.FAILED: "发送失败",
 }

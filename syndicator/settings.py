@@ -81,6 +81,8 @@ class SchedulerSettings:
     timeout_streak_broken: int = 3
     claim_lease_seconds: int = 300
     batch_size: int = 500
+    evaluate_seconds: float = 60.0
+    """How often the compliance tick runs (obligations, deadlines, notices)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -29,21 +29,28 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.sql.expression import false
+from sqlalchemy.sql.expression import false, true
 
 __all__ = [
+    "OPEN_STATES",
     "AuditEntry",
     "Base",
     "Entry",
     "FetchAttempt",
     "FetchStatus",
     "Item",
+    "Notice",
+    "NoticeKind",
+    "NoticeStatus",
+    "Obligation",
+    "ObligationState",
     "Precision",
     "Site",
     "Source",
     "SourceHealth",
     "SourceKind",
     "SourceRole",
+    "WindowBasis",
 ]
 
 
@@ -142,6 +149,8 @@ class Site(Base):
     level: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("site.id"), index=True)
     url: Mapped[str | None] = mapped_column(String(2000))
+    # False exempts the site from repost obligations (``repost = false`` in the sources file).
+    repost: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     parent: Mapped[Site | None] = relationship(remote_side="Site.id")
     sources: Mapped[list[Source]] = relationship(back_populates="site")
@@ -221,6 +230,9 @@ class Item(_EntryColumns, Base):
     is_key: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     key_reason: Mapped[str | None] = mapped_column(Text)
     key_by: Mapped[str | None] = mapped_column(String(200))
+    # When the compliance tick opened this key item's obligations; NULL: not yet (or re-open,
+    # after staff marked it key).
+    obligations_at: Mapped[datetime | None]
 
 
 class Entry(_EntryColumns, Base):
@@ -231,7 +243,11 @@ class Entry(_EntryColumns, Base):
         UniqueConstraint("key", "source_id"),
         Index("ix_entry_source_first_seen", "source_id", "first_seen_at"),
         Index("ix_entry_first_seen_at", "first_seen_at"),
+        Index("ix_entry_matched_at", "matched_at"),
     )
+
+    # When the compliance tick compared this entry with the open key items; NULL: not yet.
+    matched_at: Mapped[datetime | None]
 
 
 class FetchAttempt(Base):
@@ -266,3 +282,113 @@ class AuditEntry(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ObligationState(enum.StrEnum):
+    """Where one site stands with one key item (see docs/compliance.md)."""
+
+    PENDING = "pending"  # the window is open, or closed and awaiting the check that confirms it
+    REPOSTED = "reposted"  # reposted within the deadline
+    REPOSTED_LATE = "reposted_late"
+    OVERDUE = "overdue"  # checked after the deadline: no repost
+    UNKNOWN = "unknown"  # could not be checked, or the timing cannot be decided: neither verdict
+    WAIVED = "waived"  # staff released the site from it, with a reason
+
+
+OPEN_STATES = (ObligationState.PENDING, ObligationState.OVERDUE, ObligationState.UNKNOWN)
+"""States a later repost can still change (and that keep the item in the matcher)."""
+
+
+class WindowBasis(enum.StrEnum):
+    """What the deadline window starts from."""
+
+    PUBLISHED = "published"  # the exact publication time
+    PUBLISHED_DATE = "published_date"  # only the day is known: the window is an estimate
+    FIRST_SEEN = "first_seen"  # no publication time: when syndicator first saw the item
+
+
+class Obligation(Base):
+    """Site ``site_id`` must repost key item ``item_id`` by ``due_at``, with the evidence."""
+
+    __tablename__ = "obligation"
+    __table_args__ = (
+        UniqueConstraint("item_id", "site_id"),
+        Index("ix_obligation_state_due", "state", "due_at"),
+        Index("ix_obligation_site_state", "site_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    profile: Mapped[str] = mapped_column(String(64))
+    deadline_seconds: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime]
+    # The item's publication as known: [window_start, published_latest] (equal when exact).
+    window_start: Mapped[datetime]
+    published_latest: Mapped[datetime]
+    window_basis: Mapped[WindowBasis] = mapped_column(_enum(WindowBasis))
+    due_at: Mapped[datetime]
+    state: Mapped[ObligationState] = mapped_column(_enum(ObligationState))
+    state_since: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+
+    # Evidence of the repost.
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entry.id"))
+    reposted_earliest: Mapped[datetime | None]
+    reposted_latest: Mapped[datetime | None]
+    latency_seconds: Mapped[float | None] = mapped_column(Float)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    match_score: Mapped[float | None] = mapped_column(Float)
+    match_reason: Mapped[str | None] = mapped_column(Text)
+
+    waived_by: Mapped[str | None] = mapped_column(String(200))
+    waived_reason: Mapped[str | None] = mapped_column(Text)
+
+    item: Mapped[Item] = relationship()
+    site: Mapped[Site] = relationship()
+    entry: Mapped[Entry | None] = relationship()
+
+
+class NoticeKind(enum.StrEnum):
+    REMIND = "remind"  # ladder step: the window is half gone
+    WARN = "warn"  # ladder step: most of the window is gone
+    BREACH = "breach"  # the deadline passed without a repost
+    UNKNOWN = "unknown"  # an obligation could not be decided (could not check / timing)
+    UNCHECKED = "unchecked"  # a source could not be checked (broken, unreachable)
+    DIGEST = "digest"  # the daily list of open breaches, for supervisors
+    STALE_WARN = "stale_warn"  # a column is close to its update limit
+    STALE = "stale"  # a column passed its update limit
+
+
+class NoticeStatus(enum.StrEnum):
+    PENDING = "pending"  # not yet delivered to every target it is routed to
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the retries; shown to staff
+
+
+class Notice(Base):
+    """An alert, raised once (``dedup_key`` is unique) and delivered by :mod:`syndicator.notify`.
+
+    ``deliveries`` records each target's outcome: ``{target: {"status", "at", "error"?}}``.
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind))
+    created_at: Mapped[datetime]
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("site.id"), index=True)
+    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligation.id"), index=True)
+    source_id: Mapped[str | None] = mapped_column(ForeignKey("source.id"))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    status: Mapped[NoticeStatus] = mapped_column(_enum(NoticeStatus), default=NoticeStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    deliveries: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -21,10 +21,13 @@ from syndicator.rules.profiles import LadderStep
 __all__ = [
     "SHANGHAI",
     "Moment",
+    "RepostWindow",
     "crossed_steps",
     "latency",
+    "observed_moment",
     "on_time",
     "repost_due",
+    "repost_window",
 ]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -84,6 +87,70 @@ class Moment:
     @property
     def is_exact(self) -> bool:
         return self.earliest == self.latest
+
+    def clip(
+        self, *, not_before: datetime | None = None, not_after: datetime | None = None
+    ) -> Moment:
+        """Narrow the bounds with what else is known (never widens; keeps at least one instant).
+
+        ``not_after``: something cannot be published after syndicator first saw it.
+        ``not_before``: nor before the last check that did not list it yet.
+        """
+        earliest, latest = self.earliest, self.latest
+        if not_after is not None:
+            latest = max(min(latest, _aware(not_after)), earliest)
+        if not_before is not None:
+            earliest = min(max(earliest, _aware(not_before)), latest)
+        return Moment(earliest, latest)
+
+
+def observed_moment(
+    published_at: datetime | None,
+    precision: str,
+    first_seen_at: datetime,
+    *,
+    not_before: datetime | None = None,
+) -> Moment:
+    """When a list entry was published, from what the list said and when it was seen.
+
+    ``precision`` is ``datetime``, ``date`` (a whole Beijing day) or ``none`` (no time given:
+    anywhere from *not_before* up to the first sighting). A stated time later than the first
+    sighting (clock skew, a scheduled CMS date) is capped at the sighting.
+    """
+    first_seen_at = _aware(first_seen_at)
+    if precision == "none" or published_at is None:
+        start = _aware(not_before) if not_before is not None else first_seen_at
+        return Moment(min(start, first_seen_at), first_seen_at)
+    moment = Moment.of(published_at, "date") if precision == "date" else Moment.exact(published_at)
+    return moment.clip(not_before=not_before, not_after=first_seen_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RepostWindow:
+    """The window a key item opens: its publication as known, the due time and its basis.
+
+    ``basis`` is ``published`` (exact), ``published_date`` (only the day was given: the window
+    runs from the *latest* possible publication, bounded by the first sighting, so no site is
+    told it is late before it can be) or ``first_seen`` (no time at all).
+    """
+
+    published: Moment
+    due_at: datetime
+    basis: Literal["published", "published_date", "first_seen"]
+
+
+def repost_window(
+    published_at: datetime | None, precision: str, first_seen_at: datetime, deadline: timedelta
+) -> RepostWindow:
+    """The deadline window of a key item (see :class:`RepostWindow`)."""
+    if precision == "none" or published_at is None:
+        seen = Moment.exact(first_seen_at)
+        return RepostWindow(seen, seen.latest + deadline, "first_seen")
+    moment = observed_moment(published_at, precision, first_seen_at)
+    basis: Literal["published", "published_date"] = (
+        "published" if precision == "datetime" else "published_date"
+    )
+    return RepostWindow(moment, moment.latest + deadline, basis)
 
 
 def repost_due(published: Moment, deadline: timedelta) -> datetime:

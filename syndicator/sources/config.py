@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from syndicator.db.models import SourceKind, SourceRole
+from syndicator.rules.profiles import SITE_LEVELS as _RULE_LEVELS
 
 __all__ = [
     "COLUMN_TYPES",
@@ -54,16 +55,8 @@ __all__ = [
     "parse_interval",
 ]
 
-SITE_LEVELS: Final = (
-    "national",
-    "province",
-    "city",
-    "county",
-    "district",
-    "township",
-    "department",
-)
-"""Allowed ``level`` values of a site."""
+SITE_LEVELS: Final = _RULE_LEVELS
+"""Allowed ``level`` values of a site (the rules' own list, top down)."""
 
 COLUMN_TYPES: Final = ("dynamic", "notice", "policy", "home", "repost")
 """Allowed ``column`` values of a downstream source (动态要闻, 通知公告, 政策文件, 首页, 转载)."""
@@ -78,7 +71,7 @@ _ID_RULE: Final = '1-64 lowercase letters, digits, "-" or "_", starting with a l
 
 _TOP_LEVEL: Final = ("defaults", "site", "source")
 _DEFAULTS_FIELDS: Final = ("interval", "encoding")
-_SITE_FIELDS: Final = ("id", "name", "level", "parent", "url")
+_SITE_FIELDS: Final = ("id", "name", "level", "parent", "url", "repost")
 _SOURCE_FIELDS: Final = (
     "id",
     "site",
@@ -166,6 +159,9 @@ class SiteSpec:
     url: str | None
     line: int
     """Line of the site's ``[[site]]`` header."""
+    repost: bool = True
+    """False: not obliged to repost its superiors' key items (e.g. a department without a
+    policy column)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -499,8 +495,8 @@ class _Table:
             return None
         return value
 
-    def boolean(self, name: str) -> bool:
-        value = self.data.get(name, False)
+    def boolean(self, name: str, *, default: bool = False) -> bool:
+        value = self.data.get(name, default)
         if not isinstance(value, bool):
             self.problem((name,), f'field "{name}": expected true or false, got {_describe(value)}')
             return False
@@ -807,6 +803,7 @@ def _check_sites(
         level = table.choice("level", SITE_LEVELS)
         parent = table.string("parent")
         url = table.url(required=False)
+        repost = table.boolean("repost", default=True)
         if ident is not None:
             declared.add(ident)
         tables.append(table)
@@ -819,6 +816,7 @@ def _check_sites(
                     parent=parent,
                     url=url,
                     line=lines.header or 0,
+                    repost=repost,
                 )
             )
 

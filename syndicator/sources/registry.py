@@ -69,6 +69,7 @@ def sync_sources(
                 "level": spec.level,
                 "parent_id": spec.parent,
                 "url": spec.url,
+                "repost": spec.repost,
             }
             if site is None:
                 session.add(Site(id=spec.id, **site_values))
