@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from syndicator import __version__, audit
 from syndicator.clock import format_local
+from syndicator.compliance.actions import ActionError, set_item_key
 from syndicator.compliance.offline import MatchInputError, match_files, write_rows
 from syndicator.db import Database, current_revision, upgrade
 from syndicator.db.models import Entry, Item, Precision, Source, SourceHealth
@@ -375,23 +376,24 @@ def items_list(
 
 def _set_key(item_id: int, *, is_key: bool, reason: str, by: str | None) -> None:
     staff = by or getpass.getuser()
-    with _services(_settings()) as services, services.db.begin() as session:
-        item = session.get(Item, item_id)
-        if item is None:
-            raise _fail(f"没有编号为 {item_id} 的上级条目 / no item {item_id}")
-        before = {"is_key": item.is_key, "reason": item.key_reason, "by": item.key_by}
-        item.is_key, item.key_reason, item.key_by = is_key, reason, f"staff:{staff}"
-        audit.append(
-            session,
-            at=services.clock.now(),
-            actor=f"staff:{staff}",
-            action="item.key_overridden",
-            subject=f"item:{item_id}",
-            data={"from": before, "to": {"is_key": is_key, "reason": reason}},
-        )
-        title = item.title
+    with _services(_settings()) as services:
+        try:
+            change = set_item_key(
+                services.db,
+                item_id,
+                is_key=is_key,
+                reason=reason,
+                by=f"staff:{staff}",
+                now=services.clock.now(),
+            )
+        except ActionError as exc:
+            raise _fail(str(exc)) from None
     verdict = "重点政策" if is_key else "非重点"
-    say(f"已将条目 {item_id}「{title}」设为{verdict}（{staff}：{reason}）")
+    say(f"已将条目 {item_id}「{change.title}」设为{verdict}（{staff}：{reason}）")
+    if change.waived:
+        say(f"其 {change.waived} 项未完成的转载义务已豁免 / open obligations waived")
+    elif is_key:
+        say("下一次合规检查将为其建立转载义务 / obligations open at the next compliance tick")
 
 
 _REASON = typer.Option("--reason", "-r", help="理由（必填，记入审计日志）/ reason, audited")
