@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import getpass
+import io
+import json
 import logging
 import signal
 import sys
@@ -10,7 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -22,11 +25,43 @@ from sqlalchemy import select
 
 from syndicator import __version__, audit
 from syndicator.clock import format_local
-from syndicator.compliance.actions import ActionError, set_item_key
+from syndicator.compliance.actions import ActionError, set_item_key, waive_obligation
 from syndicator.compliance.offline import MatchInputError, match_files, write_rows
+from syndicator.compliance.reports import (
+    REPORT_COLUMNS,
+    ObligationDetail,
+    OpenObligation,
+    ReportError,
+    SiteReport,
+    compliance_report,
+    obligation_detail,
+    open_obligations,
+)
 from syndicator.db import Database, current_revision, upgrade
-from syndicator.db.models import Entry, Item, Precision, Source, SourceHealth
-from syndicator.labels import HEALTH_ZH, PRECISION_ZH, STATUS_ZH
+from syndicator.db.models import (
+    OPEN_STATES,
+    AuditEntry,
+    Entry,
+    Item,
+    Notice,
+    NoticeKind,
+    NoticeStatus,
+    ObligationState,
+    Precision,
+    Site,
+    Source,
+    SourceHealth,
+    WindowBasis,
+)
+from syndicator.labels import (
+    BASIS_ZH,
+    HEALTH_ZH,
+    NOTICE_KIND_ZH,
+    NOTICE_STATUS_ZH,
+    OBLIGATION_STATE_ZH,
+    PRECISION_ZH,
+    STATUS_ZH,
+)
 from syndicator.rules import DEFAULT_PROFILE, ProfileError, load_profile
 from syndicator.services import Services, install_services, settle_heap
 from syndicator.settings import Settings, SettingsError, load_settings, mask_url
@@ -279,6 +314,18 @@ def _run_embedded(services: Services, *, only: list[str] | None = None) -> None:
         stamp = format_local(datetime.now(UTC), seconds=True)
         say(f"{stamp} {summary['source_id']}: {status}，新增 {summary.get('new_entries', 0)}")
 
+    def on_evaluation(summary: dict[str, Any]) -> None:
+        changes = summary.get("transitions") or {}
+        if not (summary.get("opened") or changes or summary.get("notices")):
+            return
+        stamp = format_local(datetime.now(UTC), seconds=True)
+        states = "，".join(f"{OBLIGATION_STATE_ZH.get(k, k)} {v}" for k, v in changes.items())
+        say(
+            f"{stamp} 合规检查：新增转载义务 {summary.get('opened', 0)}"
+            + (f"，{states}" if states else "")
+            + f"，新通知 {summary.get('notices', 0)}"
+        )
+
     def handle(_sig: int, _frame: Any) -> None:
         say("正在停止… / stopping…")
         stop.set()
@@ -288,7 +335,9 @@ def _run_embedded(services: Services, *, only: list[str] | None = None) -> None:
     settle_heap()
     say("嵌入式运行中，按 Ctrl-C 停止 / running embedded; Ctrl-C stops")
     try:
-        EmbeddedRunner(services, only=only, on_result=on_result).run(stop)
+        EmbeddedRunner(services, only=only, on_result=on_result, on_evaluation=on_evaluation).run(
+            stop
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
     say("已停止 / stopped")
@@ -309,16 +358,19 @@ def run() -> None:
         _run_embedded(services)
 
 
-def _parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+def _parse_when(value: str, option: str) -> datetime:
+    """A date or time from the command line; Asia/Shanghai when it carries no offset."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise _fail(f"--since {value!r}: 应为日期如 2024-01-05 或 2024-01-05T08:00") from None
+        raise _fail(f"{option} {value!r}: 应为日期如 2024-01-05 或 2024-01-05T08:00") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=SHANGHAI)
     return parsed.astimezone(UTC)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    return None if value is None else _parse_when(value, "--since")
 
 
 @items_app.command("list")
@@ -431,6 +483,453 @@ def audit_verify() -> None:
             f" / chain broken at entry {broken.entry_id}"
         )
     say(f"审计链完好 / audit chain intact: {checked} 条记录")
+
+
+# -- compliance: open obligations, reports, waivers, notices ---------------------------------
+
+compliance_app = typer.Typer(
+    help="转载合规：未完成义务与统计报表 / Repost compliance: open obligations and reports.",
+    no_args_is_help=True,
+)
+obligations_app = typer.Typer(
+    help="转载义务：查看与豁免 / Repost obligations: show and waive.", no_args_is_help=True
+)
+notices_app = typer.Typer(
+    help="提醒通知 / Notices (alerts) and their delivery.", no_args_is_help=True
+)
+app.add_typer(compliance_app, name="compliance")
+app.add_typer(obligations_app, name="obligations")
+app.add_typer(notices_app, name="notices")
+
+_SITE = typer.Option(
+    "--site", metavar="ID", help="只看该站点及其全部下级站点 / this site and every site below it"
+)
+_STALE = timedelta(days=7)
+"""``compliance status`` lists obligations past their deadline for this long only with --all."""
+
+
+def _zh_state(value: object) -> str:
+    return OBLIGATION_STATE_ZH.get(str(value), str(value)) if value is not None else "—"
+
+
+def _span(delta: timedelta) -> str:
+    """``1天2小时`` / ``3小时20分`` / ``5分``: two units at most, rounded down to the minute."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时"
+    if hours:
+        return f"{hours}小时{mins}分"
+    return f"{mins}分" if mins else "不到1分"
+
+
+def _countdown(row: OpenObligation) -> str:
+    if row.remaining > timedelta(0):
+        return f"还剩 {_span(row.remaining)}"
+    if row.state is ObligationState.OVERDUE:
+        return f"已逾期 {_span(row.remaining)}"
+    # pending: closed, the confirming check has not run yet; unknown: never called a breach.
+    waiting = "，待核实" if row.state is ObligationState.PENDING else ""
+    return f"已过截止 {_span(row.remaining)}{waiting}"
+
+
+def _basis_note(basis: WindowBasis, note: str | None) -> str:
+    parts = [BASIS_ZH[basis]] if basis is not WindowBasis.PUBLISHED else []
+    if note:
+        parts.append(note)
+    return "；".join(parts)
+
+
+@compliance_app.command("status")
+def compliance_status(
+    site: Annotated[str | None, _SITE] = None,
+    show_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="包括截止已超过 7 天的义务 / also those past their deadline over 7 days"
+        ),
+    ] = False,
+) -> None:
+    """未完成的转载义务及倒计时（北京时间）/ Open obligations with their countdowns."""
+    with _services(_settings()) as services, services.db.session() as session:
+        try:
+            rows = open_obligations(session, services.clock.now(), site=site)
+        except ReportError as exc:
+            raise _fail(str(exc)) from None
+    scope = f"（站点 {site} 及其下级）" if site else ""
+    if not rows:
+        say(f"没有未完成的转载义务{scope} / no open obligations")
+        return
+    shown = rows if show_all else [r for r in rows if r.remaining >= -_STALE]
+    table = Table("编号", "站点", "条目标题", "截止时间(北京)", "剩余/逾期", "状态", "说明")
+    for row in shown:
+        title = row.item_title
+        if row.doc_no and row.doc_no not in title:
+            title += f"（{row.doc_no}）"
+        table.add_row(
+            str(row.id),
+            f"{row.site_name}（{row.site_id}）",
+            title,
+            format_local(row.due_at),
+            _countdown(row),
+            OBLIGATION_STATE_ZH[row.state],
+            _basis_note(row.basis, row.note),
+        )
+    console.print(table)
+    counts = Counter(row.state for row in rows)
+    per_state = "，".join(f"{OBLIGATION_STATE_ZH[s]} {counts[s]}" for s in OPEN_STATES if counts[s])
+    say(f"共 {len(rows)} 项未完成{scope}：{per_state} / {len(rows)} open")
+    hidden = len(rows) - len(shown)
+    if hidden:
+        say(
+            f"另有 {hidden} 项截止已超过 7 天，未列出；加 --all 全部列出 / {hidden} older not shown"
+        )
+
+
+_FORMATS = ("table", "csv", "json")
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _hours(hours: float | None) -> str:
+    return "—" if hours is None else f"{hours:.1f}"
+
+
+def _report_csv(reports: list[SiteReport]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(REPORT_COLUMNS)
+    for report in reports:
+        writer.writerow(["" if v is None else v for v in report.as_row().values()])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _report_table(reports: list[SiteReport]) -> Table:
+    table = Table(
+        "站点",
+        "义务",
+        "按时",
+        "超时转载",
+        "逾期未转载",
+        "无法判定",
+        "已豁免",
+        "待转载",
+        "按时率",
+        "时延中位(小时)",
+        "时延P90(小时)",
+        "时延样本",
+        "估算窗口",
+    )
+    for r in reports:
+        table.add_row(
+            r.site_name if r.is_total else f"{r.site_name}（{r.site_id}）",
+            *(
+                str(n)
+                for n in (r.total, r.reposted, r.reposted_late, r.overdue, r.unknown, r.waived)
+            ),
+            str(r.pending),
+            _percent(r.on_time_rate),
+            _hours(r.latency_median_hours),
+            _hours(r.latency_p90_hours),
+            str(r.latency_known),
+            str(r.estimated),
+        )
+    return table
+
+
+@compliance_app.command("check")
+def compliance_check(
+    send: Annotated[
+        bool,
+        typer.Option("--send/--no-send", help="同时发送到期的通知 / also deliver due notices"),
+    ] = True,
+) -> None:
+    """立即执行一次合规检查：建立义务、比对转载、判定时限、产生通知 / Run one tick now."""
+    with _services(_settings()) as services:
+        report = services.evaluate()
+        if report.skipped:
+            say("另一个合规检查正在进行，本次跳过 / another tick is running; skipped")
+            return
+        states = "，".join(
+            f"{OBLIGATION_STATE_ZH.get(k, k)} {v}" for k, v in sorted(report.transitions.items())
+        )
+        say(
+            f"合规检查完成：新增转载义务 {report.opened}，比对条目 {report.entries_matched}，"
+            f"发现转载 {report.reposts}，新通知 {report.notices}"
+            + (f"；状态变化：{states}" if states else "")
+            + f"（{report.seconds:.1f} 秒）"
+        )
+        if send:
+            sent = services.dispatch_notices(limit=1000)
+            say(f"通知发送：成功 {sent.delivered}，失败 {sent.errors}，待重试 {sent.pending}")
+
+
+@compliance_app.command("report")
+def compliance_report_command(
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="时间窗开始不早于（北京时间，含）/ windows starting at or after, Asia/Shanghai",
+        ),
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="DATE",
+            help="时间窗开始早于（北京时间，不含）；一月份即 --since 2024-01-01 --until"
+            " 2024-02-01 / windows starting before (exclusive)",
+        ),
+    ] = None,
+    site: Annotated[str | None, _SITE] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="table|csv|json",
+            help="输出格式：table 表格；csv 为带 BOM 的 UTF-8，Excel 可直接打开不乱码；"
+            "json 为对象列表 / table, csv (UTF-8 with BOM: Excel opens it correctly)"
+            " or json (a list of objects)",
+        ),
+    ] = "table",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="写入文件（csv、json）/ write to FILE (csv, json)"
+        ),
+    ] = None,
+) -> None:
+    """各站点转载合规统计：按时率、时延中位数与 P90、逾期、无法判定 / Per-site compliance report.
+
+    按时率 = 按时 /（按时 + 超时转载 + 逾期未转载）；无法判定、已豁免、待转载不计入。
+
+    On-time rate counts decided obligations only: unknown, waived and pending are left out.
+    """
+    if fmt not in _FORMATS:
+        raise _fail(f"--format {fmt!r}: 应为 table、csv 或 json / must be table, csv or json")
+    if out is not None and fmt == "table":
+        raise _fail("--out 仅用于 csv 或 json，请加 --format csv / --out needs csv or json")
+    since_at = _parse_when(since, "--since")
+    until_at = None if until is None else _parse_when(until, "--until")
+    with _services(_settings()) as services, services.db.session() as session:
+        try:
+            reports = compliance_report(session, since=since_at, until=until_at, site=site)
+        except ReportError as exc:
+            raise _fail(str(exc)) from None
+    if fmt == "table":
+        end = "至今" if until_at is None else f"至 {format_local(until_at)}（不含）"
+        scope = f"，站点 {site} 及其下级" if site else ""
+        say(f"统计期间：时间窗开始于 {format_local(since_at)} {end}（北京时间{scope}）")
+        if reports[-1].total == 0:
+            say("期间内没有转载义务 / no obligations in this period")
+            return
+        console.print(_report_table(reports))
+        say("按时率 = 按时 /（按时 + 超时转载 + 逾期未转载）；无法判定、已豁免、待转载不计入")
+        return
+    if fmt == "csv":
+        data = _report_csv(reports)
+    else:
+        rows = [r.as_row() for r in reports]
+        data = (json.dumps(rows, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    out.write_bytes(data)
+    say(f"{out}: {len(reports) - 1} 个站点及合计行 / {len(reports) - 1} site(s) and a total row")
+
+
+@obligations_app.command("waive")
+def obligations_waive(
+    obligation_id: Annotated[
+        int, typer.Argument(metavar="ID", help="转载义务编号 / obligation id")
+    ],
+    reason: Annotated[str, _REASON],
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """豁免一项转载义务（不计按时也不计逾期，记入审计日志）/ Waive one obligation (audited)."""
+    staff = by or getpass.getuser()
+    with _services(_settings()) as services:
+        try:
+            waived = waive_obligation(
+                services.db,
+                obligation_id,
+                reason=reason,
+                by=f"staff:{staff}",
+                now=services.clock.now(),
+            )
+        except ActionError as exc:
+            raise _fail(str(exc)) from None
+    say(
+        f"已豁免转载义务 {obligation_id}（站点 {waived.site_id}，条目「{waived.item_title}」，"
+        f"原状态 {OBLIGATION_STATE_ZH[waived.previous]}）— {staff}：{reason}"
+    )
+
+
+def _between(earliest: datetime | None, latest: datetime | None) -> str:
+    if earliest is None or latest is None or earliest == latest:
+        return format_local(earliest or latest)
+    return f"{format_local(earliest)} 至 {format_local(latest)} 之间"
+
+
+def _history_line(entry: AuditEntry) -> str:
+    data = entry.data
+    if entry.action == "obligation.waived":
+        text = f"豁免（原状态 {_zh_state(data.get('from'))}）：{data.get('reason', '')}"
+    elif "to" in data:
+        text = f"{_zh_state(data.get('from'))} → {_zh_state(data.get('to'))}"
+        if data.get("entry_id") is not None:
+            text += f" · 下级条目 {data['entry_id']}"
+        extra = data.get("note") or data.get("reason")
+        if extra:
+            text += f"（{extra}）"
+    else:
+        text = ", ".join(f"{k}={v}" for k, v in sorted(data.items()))
+    return f"  {format_local(entry.at)} {entry.actor}: {text} [{entry.action}]"
+
+
+def _print_detail(detail: ObligationDetail) -> None:
+    ob, item, site = detail.obligation, detail.item, detail.site
+    say(
+        f"转载义务 {ob.id} / obligation {ob.id}：{OBLIGATION_STATE_ZH[ob.state]}"
+        f"（自 {format_local(ob.state_since)}）"
+    )
+    doc_no = f" {item.doc_no}" if item.doc_no else ""
+    say(f"条目 item {item.id}：「{item.title}」{doc_no}")
+    say(
+        f"  信息源 {item.source_id} · 发布 "
+        f"{format_local(item.published_at, date_only=item.published_precision is Precision.DATE)}"
+        f"（{PRECISION_ZH[item.published_precision]}）· {item.url or '—'}"
+    )
+    say(f"站点 site：{site.name}（{site.id}）")
+    hours = ob.deadline_seconds / 3600
+    say(f"时限 deadline：{hours:g} 小时（规则 {ob.profile}）")
+    window = f"时间窗 window：自 {format_local(ob.window_start)} 起（{BASIS_ZH[ob.window_basis]}）"
+    if ob.published_latest != ob.window_start:
+        window += f"；上级发布时间在 {_between(ob.window_start, ob.published_latest)}"
+    say(window)
+    say(f"截止 due：{format_local(ob.due_at)}（北京时间）· 建立于 {format_local(ob.opened_at)}")
+    if ob.note:
+        say(f"说明 note：{ob.note}")
+    if ob.state is ObligationState.WAIVED:
+        say(f"豁免 waived：{ob.waived_by or '—'}：{ob.waived_reason or ''}")
+    if detail.entry is None and ob.reposted_earliest is None:
+        say("转载证据 evidence：无 / none")
+    else:
+        say("转载证据 evidence：")
+        if detail.entry is not None:
+            entry = detail.entry
+            say(f"  下级条目 entry {entry.id}：「{entry.title}」（{entry.source_id}）")
+            say(f"  链接 url：{entry.url or '—'}")
+            say(f"  首次发现 first seen：{format_local(entry.first_seen_at)}")
+        say(f"  转载发布 reposted：{_between(ob.reposted_earliest, ob.reposted_latest)}")
+        latency = (
+            "无法精确计算（发布时间不精确）"
+            if ob.latency_seconds is None
+            else f"{ob.latency_seconds / 3600:.1f} 小时"
+        )
+        say(f"  时延 latency：{latency}")
+        on_time = {True: "是", False: "否", None: "无法判定"}[ob.on_time]
+        say(f"  按时 on time：{on_time}")
+        if ob.match_score is not None or ob.match_reason:
+            score = "—" if ob.match_score is None else f"{ob.match_score:.2f}"
+            say(f"  匹配 match：{score} {ob.match_reason or ''}".rstrip())
+    say(f"状态历史 history（{len(detail.history)}）：")
+    for audit_entry in detail.history:
+        say(_history_line(audit_entry))
+    say(f"提醒 notices（{len(detail.notices)}）：")
+    for notice in detail.notices:
+        say(
+            f"  {format_local(notice.created_at)} {NOTICE_KIND_ZH[notice.kind]} · "
+            f"{NOTICE_STATUS_ZH[notice.status]} · {notice.title}"
+        )
+
+
+@obligations_app.command("show")
+def obligations_show(
+    obligation_id: Annotated[
+        int, typer.Argument(metavar="ID", help="转载义务编号 / obligation id")
+    ],
+) -> None:
+    """查看一项转载义务：时间窗、证据、状态历史、提醒 / Everything about one obligation."""
+    with _services(_settings()) as services, services.db.session() as session:
+        detail = obligation_detail(session, obligation_id)
+        if detail is None:
+            raise _fail(f"没有编号为 {obligation_id} 的转载义务 / no obligation {obligation_id}")
+        _print_detail(detail)
+
+
+def _choice(value: str | None, option: str, allowed: type[NoticeKind] | type[NoticeStatus]) -> str:
+    names = [m.value for m in allowed]
+    if value is not None and value not in names:
+        raise _fail(f"{option} {value!r}: 应为 {'、'.join(names)} 之一 / must be one of these")
+    return value or ""
+
+
+@notices_app.command("list")
+def notices_list(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="产生时间不早于（北京时间）/ raised since, Asia/Shanghai",
+        ),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind", metavar="K", help=f"类型 / kind: {', '.join(k.value for k in NoticeKind)}"
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="S",
+            help=f"发送状态 / delivery status: {', '.join(s.value for s in NoticeStatus)}",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", metavar="N", help="最多条数 / at most")
+    ] = 50,
+) -> None:
+    """列出提醒通知（最新在前）及发送状态 / List notices, newest first, with delivery status."""
+    kind_value = _choice(kind, "--kind", NoticeKind)
+    status_value = _choice(status, "--status", NoticeStatus)
+    since_at = _parse_since(since)
+    with _services(_settings()) as services, services.db.session() as session:
+        query = select(Notice, Site.name).outerjoin(Site, Site.id == Notice.site_id)
+        if since_at:
+            query = query.where(Notice.created_at >= since_at)
+        if kind_value:
+            query = query.where(Notice.kind == NoticeKind(kind_value))
+        if status_value:
+            query = query.where(Notice.status == NoticeStatus(status_value))
+        rows = session.execute(
+            query.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit)
+        ).all()
+        table = Table("编号", "时间(北京)", "类型", "站点", "标题 title", "发送状态")
+        for notice, site_name in rows:
+            delivery = NOTICE_STATUS_ZH[notice.status]
+            if notice.status is NoticeStatus.FAILED:
+                delivery += f"（{notice.attempts} 次）"
+            table.add_row(
+                str(notice.id),
+                format_local(notice.created_at),
+                NOTICE_KIND_ZH[notice.kind],
+                site_name or notice.site_id or "—",
+                notice.title,
+                delivery,
+            )
+        console.print(table)
+        say(f"共 {len(rows)} 条 / {len(rows)} notice(s)")
 
 
 @app.command()

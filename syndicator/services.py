@@ -15,7 +15,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from syndicator.clock import Clock, SystemClock
+from syndicator.compliance.engine import ComplianceEngine, TickReport
 from syndicator.db.session import Database
+from syndicator.notify import DispatchReport, Notifier
 from syndicator.rules import load_profile
 from syndicator.settings import Settings, load_settings
 from syndicator.sources.due import claim_due
@@ -50,6 +52,8 @@ class Services:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._poller: Poller | None = None
+        self._compliance: ComplianceEngine | None = None
+        self._notifier: Notifier | None = None
         self._lock = threading.Lock()
 
     # -- the polling loop ----------------------------------------------------------------
@@ -100,10 +104,46 @@ class Services:
             lease_seconds=scheduler.claim_lease_seconds,
         )
 
+    # -- compliance ----------------------------------------------------------------------
+
+    @property
+    def compliance(self) -> ComplianceEngine:
+        """The compliance engine; it keeps its matcher of open items between ticks."""
+        with self._lock:
+            if self._compliance is None:
+                self._compliance = ComplianceEngine(self.db, self.profile)
+            return self._compliance
+
+    def evaluate(self) -> TickReport:
+        """Run one compliance tick now (see :mod:`syndicator.compliance.engine`)."""
+        return self.compliance.tick(self.clock.now())
+
+    @property
+    def notifier(self) -> Notifier:
+        """Delivers notices to the targets of ``[notify]`` (see :mod:`syndicator.notify`)."""
+        with self._lock:
+            if self._notifier is None:
+                self._notifier = Notifier.from_settings(self.settings)
+            return self._notifier
+
+    def use_notifier(self, notifier: Notifier) -> None:
+        """Deliver through *notifier* instead (the demo's console, tests)."""
+        with self._lock:
+            if self._notifier is not None:
+                self._notifier.close()
+            self._notifier = notifier
+
+    def dispatch_notices(self, limit: int = 100) -> DispatchReport:
+        """Deliver the notices that are due now."""
+        return self.notifier.dispatch(self.db, self.clock.now(), limit=limit)
+
     def close(self) -> None:
         with self._lock:
             loop, thread, poller = self._loop, self._thread, self._poller
             self._loop = self._thread = self._poller = None
+            notifier, self._notifier = self._notifier, None
+        if notifier is not None:
+            notifier.close()
         if loop is not None and thread is not None:
             if poller is not None:
                 self._run_on(loop, poller.aclose())

@@ -11,22 +11,35 @@ Setting ``SYNDICATOR_DATABASE_URL=postgresql+psycopg://…`` and ``SYNDICATOR_BR
 switches to the distributed mode; nothing else changes.
 
 Everything else in the code base receives a :class:`Settings` object; nothing below this module
-reads ``os.environ``.
+reads ``os.environ``. Secrets named in the file (``[[notify.targets]] secret_env``) are read from
+the environment here too, at load time, and kept in :class:`Secret` so no repr or log shows them.
+
+``[[notify.targets]]`` is an array of tables and is read from the TOML file only; the environment
+can override the scalar ``[notify]`` settings (``SYNDICATOR_NOTIFY__MAX_ATTEMPTS=3``) but not the
+list.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 from urllib.parse import urlsplit, urlunsplit
+
+from syndicator.db.models import NoticeKind
 
 __all__ = [
     "FetchSettings",
+    "NotifySettings",
+    "NotifyTargetKind",
+    "NotifyTargetSettings",
     "SchedulerSettings",
+    "Secret",
     "Settings",
     "SettingsError",
     "load_settings",
@@ -85,6 +98,96 @@ class SchedulerSettings:
     """How often the compliance tick runs (obligations, deadlines, notices)."""
 
 
+class Secret:
+    """A secret value from the environment: shown as ``***`` by ``repr``, ``str`` and f-strings.
+
+    Only :meth:`reveal` gives the value, so it reaches the code that signs with it and nothing
+    that formats settings for people.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself; use it, never format it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __format__(self, spec: str) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+NotifyTargetKind = Literal["console", "log", "webhook"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NotifyTargetSettings:
+    """One ``[[notify.targets]]`` table: where notices go and which ones.
+
+    ``kinds`` and ``sites`` are ``None`` when unset (every kind, every site). ``sites`` matches a
+    site and everything below it in the hierarchy; a notice about no site only goes to targets
+    whose ``sites`` is unset. ``secret`` is read from the variable ``secret_env`` names.
+    """
+
+    id: str
+    kind: NotifyTargetKind
+    url: str | None = None
+    secret_env: str | None = None
+    secret: Secret | None = None
+    kinds: tuple[NoticeKind, ...] | None = None
+    sites: tuple[str, ...] | None = None
+    timeout: float = 10.0
+
+    def __repr__(self) -> str:
+        parts = [f"id={self.id!r}", f"kind={self.kind!r}"]
+        if self.url is not None:
+            parts.append(f"url={mask_url(self.url)!r}")
+        if self.secret_env is not None:
+            parts.append(f"secret_env={self.secret_env!r}, secret='***'")
+        if self.kinds is not None:
+            parts.append(f"kinds={[k.value for k in self.kinds]!r}")
+        if self.sites is not None:
+            parts.append(f"sites={list(self.sites)!r}")
+        parts.append(f"timeout={self.timeout!r}")
+        return f"NotifyTargetSettings({', '.join(parts)})"
+
+
+_DEFAULT_TARGETS = (NotifyTargetSettings(id="log", kind="log"),)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NotifySettings:
+    """How notices are delivered (:mod:`syndicator.notify`).
+
+    Without ``[[notify.targets]]`` every notice goes to one ``log`` target.
+    """
+
+    targets: tuple[NotifyTargetSettings, ...] = _DEFAULT_TARGETS
+    max_attempts: int = 8
+    """Attempts per target before a notice is given up on (``failed``)."""
+    backoff_base: float = 30.0
+    """Seconds before the first retry; doubled after each failed attempt."""
+    backoff_cap: float = 3600.0
+    """No retry waits longer than this, whatever the attempt count or Retry-After says."""
+    claim_lease_seconds: int = 300
+    """A claimed notice is handed out again after this if its dispatch never finished."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Typed configuration; build it with :func:`load_settings`."""
@@ -99,6 +202,7 @@ class Settings:
     log_level: str = "INFO"
     fetch: FetchSettings = field(default_factory=FetchSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     @property
     def distributed(self) -> bool:
@@ -229,6 +333,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
     where = str(config_path) if config_path else "settings"
     fetch = _build(FetchSettings, tree.pop("fetch", {}) or {}, f"{where} [fetch]")
     scheduler = _build(SchedulerSettings, tree.pop("scheduler", {}) or {}, f"{where} [scheduler]")
+    notify = _build_notify(tree.pop("notify", {}) or {}, f"{where} [notify]", env)
     tree.pop("data_dir", None)
 
     sources_file = tree.pop("sources_file", None) or tree.pop("sources", None)
@@ -244,7 +349,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         },
         where,
     )
-    return replace(settings, fetch=fetch, scheduler=scheduler)
+    return replace(settings, fetch=fetch, scheduler=scheduler, notify=notify)
 
 
 def _resolve(value: Any, base: Path) -> Path | None:
@@ -252,3 +357,141 @@ def _resolve(value: Any, base: Path) -> Path | None:
         return None
     path = Path(str(value)).expanduser()
     return path if path.is_absolute() else (base / path).resolve()
+
+
+_TARGET_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_TARGET_KINDS: tuple[str, ...] = get_args(NotifyTargetKind)
+_TARGET_KEYS = ("id", "kind", "url", "secret_env", "kinds", "sites", "timeout")
+_NOTICE_KINDS = tuple(k.value for k in NoticeKind)
+
+
+def _build_notify(raw: Any, where: str, env: Mapping[str, str]) -> NotifySettings:
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"{where}: must be a table")
+    values = dict(raw)
+    targets_raw = values.pop("targets", None)
+    notify = _build(NotifySettings, values, where)
+    if notify.max_attempts < 1:
+        raise SettingsError(f"{where}.max_attempts: must be at least 1")
+    if notify.backoff_base <= 0:
+        raise SettingsError(f"{where}.backoff_base: must be more than 0 seconds")
+    if notify.backoff_cap < notify.backoff_base:
+        raise SettingsError(f"{where}.backoff_cap: must not be less than backoff_base")
+    if notify.claim_lease_seconds < 1:
+        raise SettingsError(f"{where}.claim_lease_seconds: must be at least 1")
+    if targets_raw is None:
+        return notify
+    if not isinstance(targets_raw, list) or not all(isinstance(t, Mapping) for t in targets_raw):
+        raise SettingsError(
+            f"{where}.targets: must be an array of tables ([[notify.targets]] in the TOML file; "
+            "targets cannot be set from the environment)"
+        )
+    if not targets_raw:
+        raise SettingsError(
+            f"{where}.targets: is empty, so no notice would reach anyone; "
+            "remove it for the default log target"
+        )
+    targets: list[NotifyTargetSettings] = []
+    seen: set[str] = set()
+    for index, table in enumerate(targets_raw):
+        target = _build_target(table, f"{where}.targets[{index}]", env)
+        if target.id in seen:
+            raise SettingsError(f"{where}.targets[{index}].id: {target.id!r} is used twice")
+        seen.add(target.id)
+        targets.append(target)
+    return replace(notify, targets=tuple(targets))
+
+
+def _build_target(
+    table: Mapping[str, Any], where: str, env: Mapping[str, str]
+) -> NotifyTargetSettings:
+    if "secret" in table:
+        raise SettingsError(
+            f"{where}.secret: secrets do not belong in the file; put it in an environment "
+            "variable and name that variable with secret_env"
+        )
+    for key in table:
+        if key not in _TARGET_KEYS:
+            raise SettingsError(
+                f"{where}: unknown setting {key!r}; known: {', '.join(sorted(_TARGET_KEYS))}"
+            )
+    target_id = table.get("id")
+    if not isinstance(target_id, str) or not _TARGET_ID.fullmatch(target_id):
+        raise SettingsError(
+            f"{where}.id: {target_id!r} is not a valid target id "
+            "(lower-case letters, digits, '-' and '_', starting with a letter or digit, ≤ 64)"
+        )
+    where = f"{where} (id {target_id!r})"
+    kind = table.get("kind")
+    if kind not in _TARGET_KINDS:
+        raise SettingsError(
+            f"{where}.kind: {kind!r} is not a target kind; allowed: {', '.join(_TARGET_KINDS)}"
+        )
+    url = table.get("url")
+    secret_env = table.get("secret_env")
+    secret: Secret | None = None
+    if kind == "webhook":
+        url = _webhook_url(url, f"{where}.url")
+        if not isinstance(secret_env, str) or not secret_env:
+            raise SettingsError(
+                f"{where}.secret_env: required for a webhook target: the name of the "
+                "environment variable that holds its signing key"
+            )
+        value = env.get(secret_env)
+        if not value:
+            raise SettingsError(
+                f"{where}.secret_env: environment variable {secret_env!r} for webhook target "
+                f"{target_id!r} is not set or empty"
+            )
+        secret = Secret(value)
+    else:
+        for key in ("url", "secret_env"):
+            if key in table:
+                raise SettingsError(f"{where}.{key}: only webhook targets take {key!r}")
+    timeout = _coerce(table.get("timeout", 10.0), "float", f"{where}.timeout")
+    if timeout <= 0:
+        raise SettingsError(f"{where}.timeout: must be more than 0 seconds")
+    return NotifyTargetSettings(
+        id=target_id,
+        kind=kind,
+        url=url,
+        secret_env=secret_env if kind == "webhook" else None,
+        secret=secret,
+        kinds=_notice_kinds(table.get("kinds"), f"{where}.kinds"),
+        sites=_string_list(table.get("sites"), f"{where}.sites"),
+        timeout=timeout,
+    )
+
+
+def _webhook_url(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"{where}: required for a webhook target")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"{where}: {mask_url(value)!r} is not an absolute http:// or https:// URL"
+        )
+    return value
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise SettingsError(f"{where}: {value!r} is not a list of non-empty strings")
+    if not value:
+        raise SettingsError(f"{where}: is empty, so nothing would match; remove it to match all")
+    return tuple(dict.fromkeys(value))
+
+
+def _notice_kinds(value: Any, where: str) -> tuple[NoticeKind, ...] | None:
+    names = _string_list(value, where)
+    if names is None:
+        return None
+    unknown = [n for n in names if n not in _NOTICE_KINDS]
+    if unknown:
+        raise SettingsError(
+            f"{where}: unknown notice kind {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(_NOTICE_KINDS)}"
+        )
+    return tuple(NoticeKind(n) for n in names)

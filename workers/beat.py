@@ -12,10 +12,16 @@ __all__ = ["beat_schedule"]
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     tick = settings.scheduler.tick_seconds
+    evaluate = settings.scheduler.evaluate_seconds
     return {
         "enqueue-due-sources": {
             "task": "workers.tasks.enqueue_due_sources",
             "schedule": tick,
             "options": {"expires": tick},
+        },
+        "evaluate-compliance": {
+            "task": "workers.tasks.evaluate_compliance",
+            "schedule": evaluate,
+            "options": {"expires": evaluate},
         },
     }

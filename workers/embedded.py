@@ -1,20 +1,22 @@
-"""Embedded mode: the beat tick and the poll tasks in one process, no broker.
+"""Embedded mode: the beat ticks and the tasks in one process, no broker.
 
 The runner leases due sources exactly as the beat task does and runs the very same
 :func:`workers.tasks.poll_source_task` function in a thread pool; the polls themselves share the
-process's one event loop and HTTP client pool (see :mod:`syndicator.services`).
+process's one event loop and HTTP client pool (see :mod:`syndicator.services`). Every
+``scheduler.evaluate_seconds`` it runs :func:`workers.tasks.evaluate_compliance` the same way.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from syndicator.services import Services, install_services
-from workers.tasks import poll_source_task
+from workers.tasks import evaluate_compliance, poll_source_task
 
 __all__ = ["EmbeddedRunner"]
 
@@ -28,7 +30,8 @@ class EmbeddedRunner:
         services: the process's services (installed as the tasks' services).
         threads: how many polls may wait at once; the fetcher's own limits still apply.
         only: poll only these source ids (``syndicator poll --source``).
-        on_result: called with each task's summary.
+        on_result: called with each poll task's summary.
+        on_evaluation: called with each compliance tick's summary.
     """
 
     def __init__(
@@ -38,11 +41,15 @@ class EmbeddedRunner:
         threads: int = 16,
         only: Sequence[str] | None = None,
         on_result: Callable[[dict[str, Any]], None] | None = None,
+        on_evaluation: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         install_services(services)
         self._services = services
         self._only = set(only) if only else None
         self._on_result = on_result
+        self._on_evaluation = on_evaluation
+        self._evaluation: Future[dict[str, Any]] | None = None
+        self._last_evaluation = float("-inf")
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="syndicator-task")
         self._inflight: set[Future[dict[str, Any]]] = set()
         self._lock = threading.Lock()
@@ -60,6 +67,29 @@ class EmbeddedRunner:
             future.add_done_callback(self._done)
         return len(ids)
 
+    def evaluate(self) -> bool:
+        """Start a compliance tick unless one is still running; return whether it started."""
+        with self._lock:
+            if self._evaluation is not None and not self._evaluation.done():
+                return False
+            future = self._pool.submit(evaluate_compliance.run)
+            self._evaluation = future
+            self._inflight.add(future)
+        self._last_evaluation = time.monotonic()
+        future.add_done_callback(self._evaluated)
+        return True
+
+    def _evaluated(self, future: Future[dict[str, Any]]) -> None:
+        with self._lock:
+            self._inflight.discard(future)
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("compliance tick failed: %s", exc, exc_info=exc)
+        elif self._on_evaluation is not None:
+            self._on_evaluation(future.result())
+
     def _done(self, future: Future[dict[str, Any]]) -> None:
         with self._lock:
             self._inflight.discard(future)
@@ -74,13 +104,16 @@ class EmbeddedRunner:
     def run(self, stop: threading.Event) -> None:
         """Tick every ``scheduler.tick_seconds`` until *stop* is set, then drain cleanly."""
         interval = self._services.settings.scheduler.tick_seconds
+        evaluate_every = self._services.settings.scheduler.evaluate_seconds
         try:
             while not stop.is_set():
                 try:
                     self.tick()
+                    if time.monotonic() - self._last_evaluation >= evaluate_every:
+                        self.evaluate()
                 except Exception:
                     log.exception("scheduler tick failed; trying again next tick")
-                stop.wait(interval)
+                stop.wait(min(interval, evaluate_every))
         finally:
             self.shutdown()
 

@@ -7,7 +7,7 @@ from typing import Any
 from syndicator.services import get_services
 from workers.app import app
 
-__all__ = ["enqueue_due_sources", "poll_source_task"]
+__all__ = ["enqueue_due_sources", "evaluate_compliance", "poll_source_task"]
 
 
 @app.task(name="workers.tasks.poll_source_task", queue="poll", acks_late=True)
@@ -35,3 +35,15 @@ def enqueue_due_sources() -> int:
         # A poll still queued when its lease ends is dropped; the next tick re-leases it.
         poll_source_task.apply_async((source_id,), expires=lease)
     return len(ids)
+
+
+@app.task(name="workers.tasks.evaluate_compliance")
+def evaluate_compliance() -> dict[str, Any]:
+    """Beat tick: obligations, deadlines and notices (one tick runs at a time), then deliver
+    the notices that are due: new ones and retries."""
+    services = get_services()
+    summary = services.evaluate().as_dict()
+    dispatched = services.dispatch_notices()
+    summary["delivered"] = dispatched.delivered
+    summary["delivery_errors"] = dispatched.errors
+    return summary

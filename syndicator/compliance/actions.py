@@ -18,6 +18,9 @@ from syndicator.db.session import Database
 __all__ = ["ActionError", "KeyChange", "Waived", "set_item_key", "waive_obligation"]
 
 
+_NOT_KEY = "条目被设为非重点："
+
+
 class ActionError(ValueError):
     """An action that cannot be done; the message (zh-CN) says why."""
 
@@ -61,6 +64,16 @@ def set_item_key(
         waived = 0
         if is_key:
             item.obligations_at = None
+            # Obligations waived only because the item had been marked not key come back.
+            for obligation in session.scalars(
+                select(Obligation).where(
+                    Obligation.item_id == item_id,
+                    Obligation.state == ObligationState.WAIVED,
+                    Obligation.waived_reason.startswith(_NOT_KEY),
+                )
+            ):
+                obligation.state, obligation.state_since = ObligationState.PENDING, now
+                obligation.waived_by = obligation.waived_reason = None
         else:
             rows = session.scalars(
                 select(Obligation).where(
@@ -68,7 +81,7 @@ def set_item_key(
                 )
             ).all()
             for obligation in rows:
-                _waive(obligation, reason=f"条目被设为非重点：{reason}", by=by, now=now)
+                _waive(obligation, reason=f"{_NOT_KEY}{reason}", by=by, now=now)
             waived = len(rows)
         audit.append(
             session,

@@ -527,6 +527,8 @@ class Poller:
                     # Never lose a time we already know because a later list omits it.
                     for name in ("published_at", "published_precision"):
                         fields.pop(name)
+                if model is Entry:
+                    fields["matched_at"] = None  # an edited entry is matched again
                 updates.append({"id": known[0], "last_seen_at": now, **fields})
             else:
                 seen.append(known[0])

@@ -1,7 +1,8 @@
 """Distributed mode for real: a Celery worker process on Redis, PostgreSQL, the simulator.
 
 The test plays beat: it sends the ``enqueue_due_sources`` tick to the broker; the worker leases the
-due sources and runs one ``poll_source_task`` per source, which store their results in PostgreSQL.
+due sources and runs one ``poll_source_task`` per source, which store their results in PostgreSQL;
+then it sends the ``evaluate_compliance`` tick, which opens and judges the repost obligations.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from celery import Celery
 from sqlalchemy import func, select
 
 from syndicator.clock import SystemClock
-from syndicator.db import Database, FetchAttempt, Item, Source
+from syndicator.db import Database, FetchAttempt, Item, Obligation, ObligationState, Source
 from syndicator.simulator import SimulatorServer, build_demo_world
 from syndicator.sources.config import load_sources
 from syndicator.sources.registry import sync_sources
@@ -108,8 +109,15 @@ def test_worker_polls_due_sources_enqueued_by_the_beat_tick(
                     count = session.scalar(select(func.count()).select_from(FetchAttempt))
                 return count == len(config.sources)
 
+            # Then the compliance tick, as beat sends it every minute.
+            def evaluated() -> bool:
+                with pg_db.session() as session:
+                    return bool(session.scalar(select(func.count()).select_from(Obligation)))
+
             try:
                 _wait(all_polled, 60, "the worker to poll every source")
+                client.send_task("workers.tasks.evaluate_compliance", queue="syndicator")
+                _wait(evaluated, 60, "the worker to open obligations")
             except AssertionError:
                 log.flush()
                 raise AssertionError((tmp_path / "worker.log").read_text()) from None
@@ -127,4 +135,7 @@ def test_worker_polls_due_sources_enqueued_by_the_beat_tick(
         sources = session.scalars(select(Source)).all()
         assert all(s.claimed_until is None for s in sources)  # leases released
         assert all(s.next_check_at > SystemClock().now() for s in sources)
+        states = set(session.scalars(select(Obligation.state)))
+        # The demo world has on-time and late reposts, and documents nobody reposted.
+        assert {ObligationState.REPOSTED, ObligationState.OVERDUE} <= states
     assert worker.returncode in (0, -15)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from syndicator.clock import FrozenClock
-from syndicator.db import Database, FetchAttempt
+from syndicator.db import Database, FetchAttempt, Obligation, ObligationState
 from syndicator.services import Services, reset_services
 from syndicator.settings import load_settings
 from syndicator.simulator import SimulatorServer, build_demo_world
@@ -63,3 +63,25 @@ def test_runner_polls_each_source_once_per_interval(services: Services, clock: F
     finally:
         runner.shutdown()
     assert {r["status"] for r in results} <= {"ok", "not_modified", "unchanged", "empty"}
+
+
+def test_runner_evaluates_compliance_with_the_same_task(
+    services: Services, clock: FrozenClock
+) -> None:
+    evaluations: list[dict[str, object]] = []
+    runner = EmbeddedRunner(services, on_evaluation=evaluations.append)
+    try:
+        clock.advance(timedelta(minutes=10))
+        runner.tick()
+        assert runner.wait_idle(timeout=30)
+        assert runner.evaluate()
+        assert runner.wait_idle(timeout=30)
+    finally:
+        runner.shutdown()
+    assert len(evaluations) == 1
+    summary = evaluations[0]
+    assert summary["skipped"] is False
+    assert isinstance(summary["opened"], int) and summary["opened"] > 0
+    with services.db.session() as session:
+        states = set(session.scalars(select(Obligation.state)))
+    assert ObligationState.REPOSTED in states

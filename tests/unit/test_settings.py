@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from syndicator.settings import SettingsError, load_settings, mask_url
+from syndicator.db.models import NoticeKind
+from syndicator.settings import Secret, Settings, SettingsError, load_settings, mask_url
 
 
 def test_defaults_are_embedded_mode_under_the_data_dir(tmp_path: Path) -> None:
@@ -77,3 +78,151 @@ def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
 def test_mask_url_leaves_passwordless_urls_alone() -> None:
     assert mask_url("sqlite:///var/x.db") == "sqlite:///var/x.db"
     assert mask_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+# -- [notify] ----------------------------------------------------------------------------------
+
+WEBHOOK = """
+[[notify.targets]]
+id = "supervisor"
+kind = "webhook"
+url = "https://hooks.example.gov.cn/syndicator"
+secret_env = "SUPERVISOR_WEBHOOK_SECRET"
+kinds = ["breach", "digest", "unknown", "unchecked"]
+sites = ["jiangxi"]
+timeout = 5
+"""
+
+
+def _load_notify(tmp_path: Path, content: str, **env: str) -> Settings:
+    path = tmp_path / "syndicator.toml"
+    path.write_text(content, encoding="utf-8")
+    return load_settings(
+        {"SYNDICATOR_CONFIG": str(path), "SYNDICATOR_DATA_DIR": str(tmp_path), **env}
+    )
+
+
+def test_notify_defaults_to_one_log_target(tmp_path: Path) -> None:
+    notify = load_settings({"SYNDICATOR_DATA_DIR": str(tmp_path)}).notify
+    assert [(t.id, t.kind, t.kinds, t.sites) for t in notify.targets] == [
+        ("log", "log", None, None)
+    ]
+    assert notify.max_attempts == 8
+
+
+def test_notify_targets_from_the_file_secret_from_the_environment(tmp_path: Path) -> None:
+    settings = _load_notify(
+        tmp_path,
+        '[notify]\nmax_attempts = 5\n[[notify.targets]]\nid = "console"\nkind = "console"\n'
+        + WEBHOOK,
+        SUPERVISOR_WEBHOOK_SECRET="k3y-value",
+        SYNDICATOR_NOTIFY__MAX_ATTEMPTS="3",
+    )
+    console, hook = settings.notify.targets
+    assert (console.id, console.kind, console.url, console.secret) == (
+        "console",
+        "console",
+        None,
+        None,
+    )
+    assert hook.url == "https://hooks.example.gov.cn/syndicator"
+    assert hook.secret is not None and hook.secret.reveal() == "k3y-value"
+    assert hook.kinds == (
+        NoticeKind.BREACH,
+        NoticeKind.DIGEST,
+        NoticeKind.UNKNOWN,
+        NoticeKind.UNCHECKED,
+    )
+    assert hook.sites == ("jiangxi",)
+    assert hook.timeout == 5.0
+    assert settings.notify.max_attempts == 3  # the environment still wins for scalars
+    for shown in (repr(settings), repr(settings.notify), repr(hook), str(hook), f"{hook.secret}"):
+        assert "k3y-value" not in shown
+
+
+def test_secret_compares_without_showing_itself() -> None:
+    assert Secret("a") == Secret("a") and Secret("a") != Secret("b")
+    assert repr(Secret("a")) == "Secret('***')" and str(Secret("a")) == "***"
+
+
+def _target(**over: str) -> str:
+    lines = {"id": '"supervisor"', "kind": '"webhook"', "url": '"https://h.example/hook"'}
+    lines["secret_env"] = '"HOOK_SECRET"'
+    lines.update(over)
+    return "[[notify.targets]]\n" + "".join(f"{k} = {v}\n" for k, v in lines.items() if v)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (_target(id='"Supervisor!"'), "[notify].targets[0].id: 'Supervisor!' is not a valid"),
+        (_target() + _target(), "[notify].targets[1].id: 'supervisor' is used twice"),
+        (_target(kind='"email"'), "kind: 'email' is not a target kind; allowed: console, log"),
+        (
+            _target(kinds='["breech"]'),
+            "(id 'supervisor').kinds: unknown notice kind 'breech'; allowed: remind, warn, "
+            "breach, unknown, unchecked, digest, stale_warn, stale",
+        ),
+        (_target(kinds="[]"), ".kinds: is empty"),
+        (_target(sites='"jiangxi"'), ".sites: 'jiangxi' is not a list"),
+        (_target(url=""), "(id 'supervisor').url: required for a webhook target"),
+        (_target(url='"/hook"'), ".url: '/hook' is not an absolute http:// or https:// URL"),
+        (_target(url='"ftp://u:pw@h/x"'), "'ftp://u:***@h/x' is not an absolute http"),
+        (_target(secret_env=""), "(id 'supervisor').secret_env: required for a webhook target"),
+        (
+            _target(secret_env='"NOT_SET_ANYWHERE"'),
+            "secret_env: environment variable 'NOT_SET_ANYWHERE' for webhook target "
+            "'supervisor' is not set",
+        ),
+        (_target(secret='"inline"'), ".secret: secrets do not belong in the file"),
+        (_target(sitez='["a"]'), "unknown setting 'sitez'"),
+        (_target(timeout='"soon"'), ".timeout: 'soon' is not a valid float"),
+        (_target(timeout="0"), ".timeout: must be more than 0 seconds"),
+        ('[[notify.targets]]\nid = "log"\nkind = "log"\nurl = "https://x/"\n', "only webhook"),
+        ("[notify]\ntargets = []\n", "[notify].targets: is empty"),
+        ('[notify]\ntargets = "log"\n', "[notify].targets: must be an array of tables"),
+        ("[notify]\nmax_attempts = 0\n", "[notify].max_attempts: must be at least 1"),
+        ("[notify]\nmaxattempts = 3\n", "[notify]: unknown setting 'maxattempts'"),
+        ("[notify]\nbackoff_cap = 1\n", "[notify].backoff_cap: must not be less than"),
+    ],
+    ids=[
+        "bad-id",
+        "duplicate-id",
+        "unknown-target-kind",
+        "unknown-notice-kind",
+        "empty-kinds",
+        "sites-not-a-list",
+        "webhook-without-url",
+        "relative-url",
+        "ftp-url-masked",
+        "webhook-without-secret-env",
+        "secret-env-unset",
+        "inline-secret",
+        "unknown-target-key",
+        "timeout-type",
+        "timeout-zero",
+        "url-on-log-target",
+        "empty-targets",
+        "targets-not-tables",
+        "max-attempts-zero",
+        "unknown-notify-key",
+        "cap-below-base",
+    ],
+)
+def test_bad_notify_settings_name_file_and_key(tmp_path: Path, content: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        _load_notify(tmp_path, content, HOOK_SECRET="hook-secret-value")
+    text = str(caught.value)
+    assert str(tmp_path / "syndicator.toml") in text
+    assert message in text
+    assert "hook-secret-value" not in text and "pw@" not in text
+
+
+def test_notify_targets_cannot_come_from_the_environment(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="cannot be set from the environment"):
+        load_settings({"SYNDICATOR_DATA_DIR": str(tmp_path), "SYNDICATOR_NOTIFY__TARGETS": "log"})
+
+
+def test_empty_secret_variable_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="'HOOK_SECRET' for webhook target 'supervisor'"):
+        _load_notify(tmp_path, _target(), HOOK_SECRET="")
