@@ -1,17 +1,19 @@
-"""``syndicator demo``: the polling loop, for real, against local sample portals.
+"""``syndicator demo``: the whole loop, for real, against local sample portals.
 
 It starts the portal simulator on 127.0.0.1 (中国政府网-like list with detail pages, the provincial
 RSS feeds, four county/city sites: one UTF-8, one GBK, one redesigned so its selector finds
 nothing, one too slow to answer), writes a sources file for it into ``<data dir>/demo/``, and runs
 the same services as production: three polling rounds, between which the portals publish and
-repost new documents. Nothing is mocked: every request crosses a real socket.
+repost new documents, each followed by the compliance tick (obligations, reposts found, deadlines,
+notices). Notices are delivered to the console. Nothing is mocked: every request crosses a real
+socket, and the deadlines are the jiangxi profile's 12 hours on the real clock.
 """
 
 from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
@@ -19,9 +21,27 @@ from sqlalchemy import func, select
 
 from syndicator import audit
 from syndicator.clock import format_local
+from syndicator.compliance.engine import TickReport, format_span
+from syndicator.compliance.reports import compliance_report
 from syndicator.db import Database, upgrade
-from syndicator.db.models import Entry, Item, Precision
-from syndicator.labels import HEALTH_ZH, PRECISION_ZH, STATUS_ZH
+from syndicator.db.models import (
+    Entry,
+    Item,
+    Notice,
+    NoticeKind,
+    Obligation,
+    ObligationState,
+    Precision,
+    Site,
+)
+from syndicator.labels import (
+    HEALTH_ZH,
+    NOTICE_KIND_ZH,
+    OBLIGATION_STATE_ZH,
+    PRECISION_ZH,
+    STATUS_ZH,
+)
+from syndicator.notify import ConsoleTarget, Notifier
 from syndicator.services import Services, install_services
 from syndicator.settings import Settings
 from syndicator.simulator import SimulatorServer, build_demo_world
@@ -92,6 +112,96 @@ def _recent(services: Services, model: type[Item] | type[Entry], limit: int) -> 
     return table
 
 
+def _tick_line(report: TickReport) -> str:
+    states = "，".join(
+        f"{OBLIGATION_STATE_ZH[k]} {v}" for k, v in sorted(report.transitions.items())
+    )
+    return (
+        f"合规检查：新增转载义务 {report.opened}，发现转载 {report.reposts}"
+        + (f"，判定 {states}" if states else "")
+        + f"，新通知 {report.notices}"
+    )
+
+
+def _evaluate(services: Services, console: Console, shown: list[str]) -> None:
+    console.print(_tick_line(services.evaluate()))
+    start = len(shown)
+    services.dispatch_notices(limit=1000)
+    lines = shown[start:]
+    headlines = [line for line in lines if not line.startswith("  ")]
+    for line in headlines[:_NOTICE_LINES]:
+        console.print(f"  {line}")
+    if len(headlines) > _NOTICE_LINES:
+        console.print(
+            f"  …另有 {len(headlines) - _NOTICE_LINES} 条通知（syndicator notices list 查看全部）"
+        )
+
+
+_NOTICE_LINES = 8
+
+
+def _compliance_table(services: Services, since: datetime) -> Table:
+    table = Table("站点", "义务", "按时", "超时转载", "逾期未转载", "无法判定", "待转载", "按时率")
+    with services.db.session() as session:
+        rows = compliance_report(session, since=since)
+    for row in rows:
+        rate = "—" if row.on_time_rate is None else f"{row.on_time_rate:.0%}"
+        table.add_row(
+            row.site_name,
+            str(row.total),
+            str(row.reposted),
+            str(row.reposted_late),
+            str(row.overdue),
+            str(row.unknown),
+            str(row.pending),
+            rate,
+        )
+    return table
+
+
+def _examples(services: Services) -> Table:
+    """One obligation of each state, with its evidence: what staff check first."""
+    table = Table("编号", "站点", "条目", "状态", "截止(北京)", "证据 / 说明")
+    with services.db.session() as session:
+        for state in ObligationState:
+            row = session.execute(
+                select(Obligation, Item.title, Site.name)
+                .join(Item, Item.id == Obligation.item_id)
+                .join(Site, Site.id == Obligation.site_id)
+                .where(Obligation.state == state)
+                .order_by(Obligation.due_at)
+                .limit(1)
+            ).first()
+            if row is None:
+                continue
+            obligation, title, site = row
+            evidence = obligation.note or ""
+            if obligation.entry_id is not None:
+                entry = session.get(Entry, obligation.entry_id)
+                assert entry is not None
+                evidence = f"「{entry.title}」"
+                if obligation.latency_seconds is not None:
+                    evidence += (
+                        f"，用时 {format_span(timedelta(seconds=obligation.latency_seconds))}"
+                    )
+            table.add_row(
+                str(obligation.id),
+                site,
+                title,
+                OBLIGATION_STATE_ZH[state],
+                format_local(obligation.due_at),
+                evidence,
+            )
+    return table
+
+
+def _notice_counts(services: Services) -> str:
+    with services.db.session() as session:
+        rows = session.execute(select(Notice.kind, func.count()).group_by(Notice.kind))
+        counts = {kind: count for kind, count in rows}
+    return "，".join(f"{NOTICE_KIND_ZH[k]} {counts[k]}" for k in NoticeKind if counts.get(k))
+
+
 def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -> None:
     """Run three polling rounds against the simulator and show what was found."""
     settings = _demo_settings(settings)
@@ -108,6 +218,8 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
         db.dispose()
         services = Services(settings)
         install_services(services)
+        shown: list[str] = []
+        services.use_notifier(Notifier([ConsoleTarget(out=shown.append)]))
         try:
             config = load_sources(settings.sources_file)
             report = sync_sources(services.db, config, clock=services.clock)
@@ -124,6 +236,7 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
             console.print(_recent(services, Item, 6))
             console.print("下级站点栏目条目（含 GBK 站点）/ downstream entries:")
             console.print(_recent(services, Entry, 6))
+            _evaluate(services, console, shown)
 
             changes = world.advance(datetime.now(UTC))
             world.broken = "redesign"
@@ -135,9 +248,21 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
                 console.print(f"模拟：{source_id} 转载「{entry.title}」")
             console.print("模拟：婺源县网站改版，原列表选择器不再匹配")
             console.print(_outcomes_table(services.poll(ids), names))
+            _evaluate(services, console, shown)
 
             console.rule("第 3 轮采集 / round 3")
             console.print(_outcomes_table(services.poll(ids), names))
+            _evaluate(services, console, shown)
+
+            console.rule("转载合规 / repost compliance")
+            console.print(
+                f"规则：{services.profile.title}，重点政策须在 "
+                f"{services.profile.repost_deadline.total_seconds() / 3600:g} 小时内转载"
+            )
+            console.print(_compliance_table(services, datetime.now(UTC) - timedelta(days=3)))
+            console.print("各状态示例 / one obligation of each state:")
+            console.print(_examples(services))
+            console.print(f"已产生的通知 / notices raised: {_notice_counts(services)}")
 
             with services.db.session() as session:
                 items = session.scalar(select(func.count()).select_from(Item))
@@ -151,8 +276,8 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
             )
             console.print(
                 "提示：异常与无法访问的信息源不会被自动停用；“无法检查”不等于“未转载”。"
-                " 可用 SYNDICATOR_DATA_DIR="
-                f"{settings.data_dir} syndicator sources list 查看。"
+                f" 可用 SYNDICATOR_DATA_DIR={settings.data_dir} 加 syndicator sources list、"
+                "compliance status、compliance report --since 日期、notices list 查看。"
             )
         finally:
             services.close()

@@ -676,7 +676,6 @@ class ComplianceEngine:
                 key = f"source:{source.id}:{source.health.value}:{since.isoformat()}"
                 if notice_exists(session, key):
                     continue
-                site = world.name(source.site_id)
                 column = source.name or source.id
                 if source.role is SourceRole.UPSTREAM:
                     effect = (
@@ -691,7 +690,7 @@ class ComplianceEngine:
                     key=key,
                     kind=NoticeKind.UNCHECKED,
                     now=now,
-                    title=f"无法检查：{site} · {column}（{HEALTH_ZH[source.health]}）",
+                    title=f"无法检查：{column}（{HEALTH_ZH[source.health]}）",
                     body=(
                         f"信息源 {source.id} 自 {format_local(since)} 起{HEALTH_ZH[source.health]}"
                         f"：{source.health_reason or '原因未知'}。{effect}"
@@ -757,7 +756,10 @@ class ComplianceEngine:
 
 
 class _About:
-    """The words of an obligation's notices (zh-CN, times in Beijing time)."""
+    """The words of an obligation's notices (zh-CN, times in Beijing time).
+
+    Titles name the document, not the site: every target shows the site beside the title.
+    """
 
     def __init__(
         self,
@@ -800,21 +802,21 @@ class _About:
         )
         if kind is NoticeKind.REMIND:
             return (
-                f"转载提醒：{self.site}",
+                f"转载提醒：《{self.title}》剩余 {format_span(ob.due_at - now)}",
                 f"请于 {format_local(ob.due_at)} 前转载，"
                 f"剩余 {format_span(ob.due_at - now)}。{facts}",
             )
         if kind is NoticeKind.WARN:
             return (
-                f"转载预警：{self.site}，剩余 {format_span(ob.due_at - now)}",
+                f"转载预警：《{self.title}》剩余 {format_span(ob.due_at - now)}",
                 f"尚未发现转载，请尽快处理。{facts}",
             )
         if kind is NoticeKind.BREACH:
             return (
-                f"超时未转载：{self.site}",
+                f"超时未转载：《{self.title}》",
                 f"截止后检查各栏目均未发现转载，已逾期 {format_span(now - ob.due_at)}。{facts}",
             )
         return (
-            f"无法判定：{self.site}",
+            f"无法判定：《{self.title}》",
             f"{ob.note or '无法检查'}。在能够检查之前，不计为合规或违规。{facts}",
         )

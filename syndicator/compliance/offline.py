@@ -100,15 +100,23 @@ def read_rows(path: Path, *, required: tuple[str, ...]) -> Iterator[_Row]:
             )
 
 
-def match_files(upstream: Path, downstream: Path, *, deadline: timedelta) -> list[dict[str, Any]]:
-    """Match every downstream row against the upstream rows; return the output rows."""
+def match_files(
+    upstream: Path, downstream: Path, *, deadline: timedelta, workers: int | None = None
+) -> list[dict[str, Any]]:
+    """Match every downstream row against the upstream rows; return the output rows.
+
+    The entries go to :meth:`Matcher.match_many` as one batch: a big one is shared out over
+    *workers* processes (``None``: every core; see the method), with the same result as one.
+    """
     items = list(read_rows(upstream, required=("id", "title", "published_at")))
     entries = list(read_rows(downstream, required=("id", "title", "published_at", "site")))
     matcher = Matcher((row.id, row.title, row.doc_no, row.moment.earliest) for row in items)
     published = {row.id: row.moment for row in items}
+    matches = matcher.match_many(
+        [(entry.title, entry.moment.latest) for entry in entries], workers=workers
+    )
     out: list[dict[str, Any]] = []
-    for entry in entries:
-        found = matcher.match(entry.title, at=entry.moment.latest)
+    for entry, found in zip(entries, matches, strict=True):
         if found is None:
             continue
         up = published[found.upstream_id]

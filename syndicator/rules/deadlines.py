@@ -91,14 +91,18 @@ class Moment:
     def clip(
         self, *, not_before: datetime | None = None, not_after: datetime | None = None
     ) -> Moment:
-        """Narrow the bounds with what else is known (never widens; keeps at least one instant).
+        """Narrow the bounds with what else is known (never widens).
 
-        ``not_after``: something cannot be published after syndicator first saw it.
-        ``not_before``: nor before the last check that did not list it yet.
+        ``not_after``: something cannot be published after syndicator first saw it (a stated
+        time later than that is clock skew: the sighting wins). ``not_before``: nor before the
+        last check that did not list it yet (a stated time earlier than that is kept: lists
+        page and reorder, so the absence is weaker evidence than the stated time).
         """
         earliest, latest = self.earliest, self.latest
         if not_after is not None:
-            latest = max(min(latest, _aware(not_after)), earliest)
+            not_after = _aware(not_after)
+            latest = min(latest, not_after)
+            earliest = min(earliest, not_after)
         if not_before is not None:
             earliest = min(max(earliest, _aware(not_before)), latest)
         return Moment(earliest, latest)

@@ -305,3 +305,16 @@ def test_notices_list_filters(seeded: Seeded, tmp_path: Path) -> None:
 
     bad = syndicator(seeded.data, "notices", "list", "--kind", "urgent", cwd=tmp_path)
     assert bad.returncode == 1 and "--kind 'urgent'" in bad.stderr and "breach" in bad.stderr
+
+
+def test_check_runs_one_tick_and_delivers_due_notices(seeded: Seeded, tmp_path: Path) -> None:
+    result = syndicator(seeded.data, "compliance", "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "合规检查完成：新增转载义务 0" in result.stdout
+    # The seeded breach notice was pending: the default log target takes it (and the
+    # notices this tick raised).
+    assert "失败 0，待重试 0" in result.stdout
+    assert "WARNING syndicator.notice: [超时]" in result.stderr
+    assert "赣州市人民政府逾期未转载" in result.stderr
+    listed = syndicator(seeded.data, "notices", "list", cwd=tmp_path)
+    assert "已发送" in listed.stdout

@@ -392,7 +392,7 @@ def test_ladder_reminds_then_warns_once_each(rig: Rig) -> None:
     reminds = rig.notices(NoticeKind.REMIND)
     assert len(reminds) == 3  # one per obligated site
     ruijin = next(n for n in reminds if n.site_id == "ruijin")
-    assert ruijin.title == "转载提醒：瑞金市人民政府"
+    assert ruijin.title == f"转载提醒：《{TITLE}》剩余 6小时"
     assert "2026-12-02 22:00" in ruijin.body and "剩余 6小时" in ruijin.body
     assert DOC in ruijin.body
     rig.tick("2026-12-02T19:36")  # 80 %

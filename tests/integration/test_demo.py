@@ -32,5 +32,11 @@ def test_demo_polls_the_sample_portals_and_shows_every_case(tmp_path: Path) -> N
     assert "无法访问" in text  # the slow site, after three timeouts
     assert "审计链完好" in text
     assert "国务院办公厅关于进一步加强政务新媒体管理的通知" in text  # published between rounds
+    # The compliance tick after each round, and what it found.
+    assert "合规检查：新增转载义务" in text
+    for state in ("按时转载", "超时转载", "逾期未转载", "无法判定", "待转载"):
+        assert state in text, state
+    assert "[超时]" in text and "[无法检查]" in text  # notices delivered to the console
+    assert "截止后无法检查栏目：转载上级文件" in text  # the slow site is never called compliant
     assert (tmp_path / "demo" / "syndicator.db").is_file()
     assert (tmp_path / "demo" / "sources.toml").is_file()

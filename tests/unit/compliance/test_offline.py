@@ -113,3 +113,11 @@ def test_output_is_written_whole(tmp_path: Path, files: tuple[Path, Path]) -> No
     lines = out.read_text("utf-8").splitlines()
     assert len(lines) == 5 and all(json.loads(line)["upstream_id"] for line in lines)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_batch_shared_over_processes_gives_the_same_rows(
+    files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = match_files(*files, deadline=timedelta(hours=12), workers=1)
+    monkeypatch.setattr("syndicator.text.match.PARALLEL_MIN", 1)  # fork even for six entries
+    assert match_files(*files, deadline=timedelta(hours=12), workers=2) == alone

@@ -6,7 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from syndicator.rules import LadderStep, Moment, crossed_steps, load_profile, on_time, repost_due
+from syndicator.rules import (
+    LadderStep,
+    Moment,
+    crossed_steps,
+    load_profile,
+    observed_moment,
+    on_time,
+    repost_due,
+    repost_window,
+)
 from syndicator.rules.deadlines import SHANGHAI
 
 H12 = load_profile("jiangxi").repost_deadline
@@ -79,3 +88,49 @@ def test_ladder_steps_fall_due_at_their_fractions() -> None:
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
         Moment.exact(datetime(2025, 1, 1, 8, 0))
+
+
+def test_repost_window_from_an_exact_time() -> None:
+    window = repost_window(bj(2024, 12, 31, 20, 0), "datetime", bj(2024, 12, 31, 20, 5), H12)
+    assert (window.basis, window.due_at) == ("published", bj(2025, 1, 1, 8, 0))
+    assert window.published.is_exact
+
+
+def test_repost_window_of_a_day_runs_from_the_latest_possible_publication() -> None:
+    # Listed as 2025-01-01 only, first seen at 15:00: it was published by 15:00 at the latest.
+    window = repost_window(bj(2025, 1, 1), "date", bj(2025, 1, 1, 15, 0), H12)
+    assert window.basis == "published_date"
+    assert window.published.earliest == bj(2025, 1, 1, 0, 0)
+    assert window.due_at == bj(2025, 1, 2, 3, 0)
+    # Seen days later: the end of the day bounds it.
+    late = repost_window(bj(2025, 1, 1), "date", bj(2025, 1, 5, 9, 0), H12)
+    assert late.due_at == Moment.day(date(2025, 1, 1)).latest + H12
+
+
+def test_repost_window_without_a_time_uses_the_first_sighting() -> None:
+    window = repost_window(None, "none", bj(2025, 1, 1, 23, 30), H12)
+    assert (window.basis, window.due_at) == ("first_seen", bj(2025, 1, 2, 11, 30))
+
+
+@pytest.mark.parametrize(
+    ("published", "precision", "not_before", "earliest", "latest"),
+    [
+        (bj(2025, 1, 1, 10, 0), "datetime", None, bj(2025, 1, 1, 10, 0), bj(2025, 1, 1, 10, 0)),
+        # A stated time after the first sighting is capped at the sighting.
+        (bj(2025, 1, 2, 10, 0), "datetime", None, bj(2025, 1, 1, 12, 0), bj(2025, 1, 1, 12, 0)),
+        (bj(2025, 1, 1), "date", None, bj(2025, 1, 1, 0, 0), bj(2025, 1, 1, 12, 0)),
+        (bj(2025, 1, 1), "date", bj(2025, 1, 1, 9, 0), bj(2025, 1, 1, 9, 0), bj(2025, 1, 1, 12, 0)),
+        (None, "none", bj(2025, 1, 1, 11, 0), bj(2025, 1, 1, 11, 0), bj(2025, 1, 1, 12, 0)),
+        (None, "none", None, bj(2025, 1, 1, 12, 0), bj(2025, 1, 1, 12, 0)),
+    ],
+    ids=["exact", "future-capped", "day", "day-after-check", "untimed", "untimed-no-check"],
+)
+def test_observed_moment_uses_the_sighting_and_the_previous_check(
+    published: datetime | None,
+    precision: str,
+    not_before: datetime | None,
+    earliest: datetime,
+    latest: datetime,
+) -> None:
+    moment = observed_moment(published, precision, bj(2025, 1, 1, 12, 0), not_before=not_before)
+    assert (moment.earliest, moment.latest) == (earliest, latest)

@@ -92,3 +92,52 @@ def test_bad_custom_profile_names_file_and_field(tmp_path: Path, body: str, mess
 def test_unknown_profile_name_lists_the_builtins() -> None:
     with pytest.raises(ProfileError, match="jiangxi, national, fujian"):
         load_profile("shanghai")
+
+
+def test_obligation_and_freshness_defaults() -> None:
+    profile = load_profile("jiangxi")
+    assert "department" in profile.obligations.levels  # 各地、各部门
+    assert profile.obligations.lookback == timedelta(days=3)
+    assert profile.obligations.digest_at.isoformat() == "09:00:00"
+    assert profile.freshness.limit("dynamic") == timedelta(days=14)
+    assert profile.freshness.limit("policy") == timedelta(days=180)
+    assert profile.freshness.limit("repost") is None
+
+
+def test_custom_obligations_and_freshness(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text(
+        HEAD
+        + 'at = 1.0\nlevel = "breach"\n'
+        + '[obligations]\nlevels = ["county"]\nlookback = "1d"\ndigest_at = "08:30"\n'
+        + '[freshness]\nrepost = "30d"\nveto_stale_columns = 3\n',
+        encoding="utf-8",
+    )
+    profile = load_profile(path)
+    assert profile.obligations.levels == ("county",)
+    assert profile.obligations.lookback == timedelta(days=1)
+    assert profile.obligations.digest_at.isoformat() == "08:30:00"
+    assert profile.freshness.limit("repost") == timedelta(days=30)
+    assert profile.freshness.limit("home") == timedelta(days=14)
+    assert profile.freshness.veto_stale_columns == 3
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[obligations]\nlevels = ["village"]\n', "unknown level 'village'"),
+        ('[obligations]\nlookback = "soon"\n', "field 'lookback'"),
+        ('[obligations]\ndigest_at = "9am"\n', "field 'digest_at'"),
+        ("[obligations]\nwho = 1\n", "unknown field 'who'"),
+        ('[freshness]\nhome = "2 weeks"\n', "field 'home'"),
+        ("[freshness]\nveto_blank_columns = 0\n", "field 'veto_blank_columns'"),
+        ("[freshnes]\n", "unknown field 'freshnes'"),
+    ],
+    ids=["level", "lookback", "digest", "obligations-field", "limit", "veto", "top-level"],
+)
+def test_bad_obligations_and_freshness(tmp_path: Path, table: str, message: str) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text(HEAD + 'at = 1.0\nlevel = "breach"\n' + table, encoding="utf-8")
+    with pytest.raises(ProfileError, match=message) as caught:
+        load_profile(path)
+    assert str(path) in str(caught.value)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from syndicator.rules.deadlines import Moment
+from syndicator.text import match as match_module
+from syndicator.text._fork import fork_map
 from syndicator.text.match import Matcher, classify_relation
 
 ITEMS = [
@@ -127,3 +136,157 @@ def test_identical_titles_of_different_years_are_told_apart_by_time() -> None:
     assert a.upstream_id == "u-2023"
     assert (b := matcher.match(f"转发：{title}", at=datetime(2024, 4, 4, tzinfo=UTC))) is not None
     assert b.upstream_id == "u-2024"
+
+
+# -- the batch API: the same results as one entry at a time ------------------------------------
+
+DEV = Path(__file__).resolve().parents[2] / "data" / "repost"
+
+
+def _jsonl(name: str) -> list[dict[str, Any]]:
+    with (DEV / name).open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _dev_set() -> tuple[Matcher, list[tuple[str, datetime | None]]]:
+    matcher = Matcher(
+        (r["id"], r["title"], r.get("doc_no"), Moment.parse(r["published_at"]).earliest)
+        for r in _jsonl("upstream.jsonl")
+    )
+    entries: list[tuple[str, datetime | None]] = [
+        (r["title"], Moment.parse(r["published_at"]).latest) for r in _jsonl("downstream.jsonl")
+    ]
+    return matcher, entries
+
+
+def _synthetic_set(
+    seed: int = 7, items: int = 1_500, entries: int = 6_000
+) -> tuple[list[tuple[str, str, str | None, datetime]], list[tuple[str, datetime | None]]]:
+    """Items in government phrasing and entries of every kind the matcher tells apart."""
+    rng = random.Random(seed)
+    issuers = ["国务院", "国务院办公厅", "江西省人民政府", "财政部", "教育部", "民政部"]
+    actions = ["关于进一步加强", "关于加快推进", "关于深化", "关于促进", "关于做好", "关于健全"]
+    topics = ["政务公开", "营商环境", "就业创业", "养老服务", "医疗保障", "安全生产", "乡村振兴"]
+    extras = ["工作", "体系建设", "高质量发展", "改革", "管理", "试点", "三年行动"]
+    kinds = ["的通知", "的意见", "的实施意见", "的决定", "的实施方案"]
+    start = datetime(2016, 1, 1, tzinfo=UTC)
+    titles: set[str] = set()
+    while len(titles) < items:
+        titles.add(
+            f"{rng.choice(issuers)}{rng.choice(actions)}{rng.randint(2016, 2025)}年"
+            f"{rng.choice(topics)}{rng.choice(extras)}{rng.choice(kinds)}"
+        )
+    ordered = sorted(titles)
+    upstream: list[tuple[str, str, str | None, datetime]] = []
+    for i, title in enumerate(ordered):
+        doc_no = (
+            f"国办发〔{rng.randint(2016, 2025)}〕{rng.randint(1, 80)}号" if i % 5 == 0 else None
+        )
+        upstream.append((f"u{i}", title, doc_no, start + timedelta(days=rng.randrange(3_000))))
+    # The same title in two years: the entry's time decides.
+    for i in range(0, 40, 4):
+        upstream.append((f"y{i}", ordered[i], None, start + timedelta(days=3_100 + i)))
+    # A provincial forward of a national document that is not itself an item.
+    for i in range(10):
+        national = f"国务院办公厅关于{rng.choice(topics)}第{i}批{rng.choice(extras)}的意见"
+        forward = f"江西省人民政府办公厅转发{national}"
+        for kind in "fg":
+            published = start + timedelta(days=rng.randrange(3_000))
+            upstream.append((f"{kind}{i}", forward, None, published))
+    out: list[tuple[str, datetime | None]] = []
+    for _ in range(entries):
+        item_id, title, doc_no, published = rng.choice(upstream)
+        roll = rng.random()
+        if item_id[0] in "fg":
+            title = title.removeprefix("江西省人民政府办公厅转发")
+        elif roll < 0.2:
+            pass
+        elif roll < 0.3:
+            title = f"【转载】{title}"
+        elif roll < 0.4:
+            title = f"{rng.choice(['修水县', '南昌市'])}人民政府办公室关于转发《{title}》的通知"
+        elif roll < 0.5:
+            title = f"{title[: rng.randint(8, len(title) - 2)]}…"
+        elif roll < 0.55:
+            title = f"{title}（{doc_no or '赣府发〔2020〕3号'}）"
+        elif roll < 0.6:
+            title = title.replace("关于", "关于进一步", 1)
+        elif roll < 0.65:
+            title = title.replace("20", "19", 1)
+        elif roll < 0.7:
+            title = f"南昌市人民政府关于贯彻落实《{title}》的实施意见"
+        elif roll < 0.75:
+            title = f"{rng.choice(issuers)}印发《{title[-12:]}》"
+        elif roll < 0.8:
+            title = f"一图读懂《{title}》"
+        else:
+            title = f"南昌市{rng.choice(topics)}{rng.choice(extras)}{rng.choice(kinds)}"
+        at = None if roll > 0.97 else published + timedelta(hours=rng.randint(-48, 400))
+        out.append((title, at))
+    out += out[:500]  # repeated titles, some at other times
+    return upstream, out
+
+
+def test_match_many_is_match_on_the_development_set() -> None:
+    matcher, entries = _dev_set()
+    assert matcher.match_many(entries) == [matcher.match(t, at=at) for t, at in entries]
+
+
+def test_match_many_is_match_on_a_synthetic_set() -> None:
+    items, entries = _synthetic_set()
+    matcher = Matcher(items)
+    one_by_one = [matcher.match(t, at=at) for t, at in entries]
+    assert sum(found is not None for found in one_by_one) > len(entries) // 3
+    assert {found.reason for found in one_by_one if found} >= {
+        "identical title after normalisation",
+        "identical document after removing wrappers",
+        "truncated title is a prefix",
+        "title bigram overlap",
+        "news of the item",
+        "interpretation of the item",
+    }
+    assert matcher.match_many(iter(entries)) == one_by_one
+
+
+def test_match_many_over_forked_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    items, entries = _synthetic_set(seed=8, entries=2_000)
+    matcher = Matcher(items)
+    monkeypatch.setattr(match_module, "PARALLEL_MIN", 1)
+    assert matcher.match_many(entries, workers=3) == [matcher.match(t, at=at) for t, at in entries]
+
+
+def test_leaving_out_candidates_with_too_few_votes_changes_no_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    items, entries = _synthetic_set(seed=9, entries=3_000)
+    matcher = Matcher(items)
+    pruned = matcher.match_many(entries)
+    monkeypatch.setattr(match_module, "_votes_needed", lambda *_: 1)
+    assert matcher.match_many(entries) == pruned
+    assert [matcher.match(t, at=at) for t, at in entries] == pruned
+
+
+def test_an_index_after_removals_matches_like_a_fresh_one() -> None:
+    items, entries = _synthetic_set(seed=10, entries=2_000)
+    churned = Matcher(items)
+    for item_id, *_ in [*items[::3], *items[1::3]]:
+        churned.remove(item_id)
+    churned.add(*items[1][:3], published=items[1][3])  # back, after the others
+    kept = [*items[2::3], items[1]]
+    fresh = Matcher(kept)
+    assert len(churned) == len(fresh) == len(kept)
+    assert len(churned._slots) < len(items)  # the slots were renumbered
+    assert churned.match_many(entries) == fresh.match_many(entries)
+    assert [churned.match(t, at=at) for t, at in entries] == fresh.match_many(entries)
+
+
+def test_fork_map_keeps_order_and_raises_what_a_child_raised() -> None:
+    assert fork_map(lambda n: n * n, [1, 2, 3]) == [1, 4, 9]
+
+    def fail(n: int) -> int:
+        if n == 2:
+            raise ValueError("two")
+        return n
+
+    with pytest.raises(ValueError, match="two"):
+        fork_map(fail, [1, 2])
