@@ -79,27 +79,27 @@ class EmbeddedRunner:
         future.add_done_callback(self._evaluated)
         return True
 
-    def _evaluated(self, future: Future[dict[str, Any]]) -> None:
-        with self._lock:
-            self._inflight.discard(future)
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if exc is not None:
-            log.error("compliance tick failed: %s", exc, exc_info=exc)
-        elif self._on_evaluation is not None:
-            self._on_evaluation(future.result())
-
     def _done(self, future: Future[dict[str, Any]]) -> None:
+        self._finished(future, "poll task", self._on_result)
+
+    def _evaluated(self, future: Future[dict[str, Any]]) -> None:
+        self._finished(future, "compliance tick", self._on_evaluation)
+
+    def _finished(
+        self,
+        future: Future[dict[str, Any]],
+        what: str,
+        callback: Callable[[dict[str, Any]], None] | None,
+    ) -> None:
         with self._lock:
             self._inflight.discard(future)
         if future.cancelled():
             return
         exc = future.exception()
         if exc is not None:
-            log.error("poll task failed: %s", exc, exc_info=exc)
-        elif self._on_result is not None:
-            self._on_result(future.result())
+            log.error("%s failed: %s", what, exc, exc_info=exc)
+        elif callback is not None:
+            callback(future.result())
 
     def run(self, stop: threading.Event) -> None:
         """Tick every ``scheduler.tick_seconds`` until *stop* is set, then drain cleanly."""
