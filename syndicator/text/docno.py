@@ -77,6 +77,8 @@ def _issuer(run: str, *, decree: bool) -> str | None:
 
 def _scan(text: str) -> Iterator[tuple[DocNo, int, int]]:
     """Yield each document number with the start of its prefix and its end in ``text``."""
+    if "号" not in text:
+        return  # every document number ends in 号; most titles carry none
     for match in _DOC_NO_RE.finditer(text.translate(_DIGITS)):
         year_text = match["year"]
         decree = year_text is None

@@ -266,18 +266,36 @@ def test_leaving_out_candidates_with_too_few_votes_changes_no_result(
     assert [matcher.match(t, at=at) for t, at in entries] == pruned
 
 
+class _HasAll(dict[tuple[str, ...], int]):
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def test_skipping_entries_whose_numbers_no_item_has_changes_no_result() -> None:
+    items, entries = _synthetic_set(seed=12, entries=3_000)
+    matcher = Matcher(items)
+    skipped = [matcher.match(t, at=at) for t, at in entries]
+    matcher._numbers = _HasAll(matcher._numbers)
+    assert [matcher.match(t, at=at) for t, at in entries] == skipped
+
+
 def test_an_index_after_removals_matches_like_a_fresh_one() -> None:
     items, entries = _synthetic_set(seed=10, entries=2_000)
     churned = Matcher(items)
     for item_id, *_ in [*items[::3], *items[1::3]]:
         churned.remove(item_id)
     churned.add(*items[1][:3], published=items[1][3])  # back, after the others
-    kept = [*items[2::3], items[1]]
-    fresh = Matcher(kept)
-    assert len(churned) == len(fresh) == len(kept)
+    fresh = Matcher(items[2::3])
+    fresh.add(*items[1][:3], published=items[1][3])
+    assert len(churned) == len(fresh) == len(items[2::3]) + 1
     assert len(churned._slots) < len(items)  # the slots were renumbered
     assert churned.match_many(entries) == fresh.match_many(entries)
     assert [churned.match(t, at=at) for t, at in entries] == fresh.match_many(entries)
+
+
+def test_results_do_not_depend_on_the_order_items_are_given_in() -> None:
+    items, entries = _synthetic_set(seed=11, entries=2_000)
+    assert Matcher(items).match_many(entries) == Matcher(items[::-1]).match_many(entries)
 
 
 def test_fork_map_keeps_order_and_raises_what_a_child_raised() -> None:
