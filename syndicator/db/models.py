@@ -369,7 +369,9 @@ class NoticeStatus(enum.StrEnum):
 class Notice(Base):
     """An alert, raised once (``dedup_key`` is unique) and delivered by :mod:`syndicator.notify`.
 
-    ``deliveries`` records each target's outcome: ``{target: {"status", "at", "error"?}}``.
+    ``deliveries`` records each target's outcome: ``{target: {"status", "at", "attempts",
+    "next_at"?, "http_status"?, "error"?}}`` (errors redacted); see
+    :class:`~syndicator.notify.Notifier`.
     """
 
     __tablename__ = "notice"
