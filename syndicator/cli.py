@@ -345,7 +345,7 @@ def _run_embedded(services: Services, *, only: list[str] | None = None) -> None:
 
 @app.command()
 def run() -> None:
-    """嵌入式运行：调度与采集在同一进程 / Run scheduler and workers in one process."""
+    """嵌入式运行：调度、采集与合规检查在同一进程 / Run polling and compliance in one process."""
     settings = _settings()
     if settings.distributed:
         say(
