@@ -18,8 +18,9 @@ normalisation) to the results of ``Matcher.match_many(entries, workers=None)`` o
 then once more in one process, which must give the same results. Target ≤ 5 s. The baseline is
 rapidfuzz ``process.cdist(scorer=fuzz.ratio, workers=-1)`` (all cores) plus the best item of each
 row, run on every 25th entry against all 10,000 items (4 × 10^7 pairs) and extrapolated ×25 to the
-10^9 pairs of the full batch; both sides are the best of 3 runs. Target ratio ≥ 10×. The synthetic entries are labelled (the item
-reposted, or none): the batch's strict repost accuracy is printed too.
+10^9 pairs of the full batch; both sides are the best of 3 runs. Target ratio ≥ 10×. The
+synthetic entries are labelled (the item reposted, or none): the batch's strict repost accuracy is
+printed too.
 """
 
 from __future__ import annotations
