@@ -1,7 +1,41 @@
-"""Channel adapter plugins (WeChat, Weibo, WeCom, DingTalk, Feishu, Telegram, webhook, e-mail, RSS).
+"""Channel adapter plugins: one module per platform, a small :class:`~channels.base.Channel` ABC.
 
-The adapters arrive with the delivery issue; this package only reserves the room: it imports
-nothing of syndicator's storage or queue.
+Adapters talk HTTP through the ``httpx.AsyncClient`` they are given and know nothing of
+syndicator's storage or queue; the delivery engine (``syndicator/delivery/``) drives them.
 """
 
-__all__: list[str] = []
+from channels.base import (
+    AuthExpired,
+    BadContent,
+    Capability,
+    Channel,
+    ChannelConfigError,
+    ChannelError,
+    LengthUnit,
+    Limit,
+    Message,
+    Misconfigured,
+    RateLimited,
+    Receipt,
+    Retryable,
+    Unconfirmed,
+    measure,
+)
+
+__all__ = [
+    "AuthExpired",
+    "BadContent",
+    "Capability",
+    "Channel",
+    "ChannelConfigError",
+    "ChannelError",
+    "LengthUnit",
+    "Limit",
+    "Message",
+    "Misconfigured",
+    "RateLimited",
+    "Receipt",
+    "Retryable",
+    "Unconfirmed",
+    "measure",
+]

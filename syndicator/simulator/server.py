@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import uvicorn
 
@@ -33,6 +33,8 @@ class SimulatorServer:
 
     Args:
         portal: what to serve; a new empty portal when omitted.
+        app: serve this ASGI application instead of a portal (the channel fakes use this); an
+            ``app.close()`` method, if it has one, is called on the server's loop at stop.
         ports: how many random free ports, or the exact ports (0 = a random free one).
         host: the address to bind; keep the default, the simulator is local only.
         loop: ``asyncio`` (default, for tests) or ``uvloop`` (the benchmark farm).
@@ -49,6 +51,7 @@ class SimulatorServer:
         host: str = "127.0.0.1",
         loop: Literal["asyncio", "uvloop"] = "asyncio",
         start_timeout: float = 10.0,
+        app: Any = None,
     ) -> None:
         wanted = [0] * ports if isinstance(ports, int) else list(ports)
         if not wanted:
@@ -62,7 +65,8 @@ class SimulatorServer:
         self._sockets: list[socket.socket] = []
         self._thread: threading.Thread | None = None
         self._server: uvicorn.Server | None = None
-        self._app: PortalApp | None = None
+        self._app: Any = None
+        self._custom_app = app
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
 
@@ -126,7 +130,7 @@ class SimulatorServer:
         if self._thread is not None:
             raise SimulatorError("the simulator is already running")
         self._bind()
-        self._app = PortalApp(self.portal)
+        self._app = self._custom_app if self._custom_app is not None else PortalApp(self.portal)
         config = uvicorn.Config(
             self._app,
             host=self.host,
@@ -165,9 +169,10 @@ class SimulatorServer:
         thread, server, loop, app = self._thread, self._server, self._loop, self._app
         if thread is None or server is None:
             return
-        if loop is not None and app is not None:
+        close = getattr(app, "close", None)
+        if loop is not None and callable(close):
             with contextlib.suppress(RuntimeError):  # the loop already ended
-                loop.call_soon_threadsafe(app.close)
+                loop.call_soon_threadsafe(close)
         server.should_exit = True
         thread.join(timeout=10)
         if thread.is_alive():
