@@ -222,7 +222,10 @@ class Channel(ABC):
     * ``rate`` — the platform's own rate limits as ``(messages, seconds)`` pairs;
     * ``required_fields`` / ``optional_fields`` — configuration keys;
     * ``secret_fields`` — configuration keys holding secrets: masked everywhere;
-    * ``default_base_url`` — the real service (configuration may point elsewhere: a fake).
+    * ``default_base_url`` — the real service (configuration may point elsewhere: a fake);
+    * ``idempotent`` — the platform drops a repeat of the same idempotency key (a webhook
+      receiver that keeps delivery ids, a feed entry id): only then may the engine resend a
+      delivery whose first attempt has no known outcome.
 
     Args:
         id: the channel instance's id (``jx-wechat``).
@@ -242,6 +245,7 @@ class Channel(ABC):
     optional_fields: ClassVar[tuple[str, ...]] = ()
     secret_fields: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
+    idempotent: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -979,6 +979,454 @@ def demo(
     run_demo(settings, console=console, slow_delay=slow_delay)
 
 
+channels_app = typer.Typer(
+    help="推送渠道：适配器与已配置的渠道 / Channel adapters and configured channels.",
+    no_args_is_help=True,
+)
+app.add_typer(channels_app, name="channels")
+
+_CAPABILITY_ZH = {
+    "text": "文本",
+    "markdown": "Markdown",
+    "html": "HTML 图文",
+    "link": "链接卡片",
+    "image": "图片",
+    "status": "异步发布状态查询",
+    "mention": "@成员",
+}
+_ERROR_ZH = {
+    "RateLimited": "频率受限（稍后重试）",
+    "Retryable": "暂时失败（可重试）",
+    "AuthExpired": "凭据过期",
+    "BadContent": "内容被拒（需修改）",
+    "Misconfigured": "配置错误（请管理员处理）",
+    "Unconfirmed": "结果未确认（请人工核实，勿重复发送）",
+}
+
+
+def _rate_text(rate: tuple[tuple[int, float], ...]) -> str:
+    return "，".join(f"{n} 条/{s:g} 秒" for n, s in rate) or "—"
+
+
+@channels_app.command("list")
+def channels_list() -> None:
+    """列出可用的适配器及已配置的渠道（密钥不显示）/ List adapters and configured channels."""
+    from channels.registry import load_registry
+
+    settings = _settings()
+    registry = load_registry()
+    table = Table("类型 type", "名称", "来源", "能力", "格式", "长度限制", "频率限制", "密钥字段")
+    for name in registry:
+        adapter = registry.adapters[name]
+        table.add_row(
+            name,
+            adapter.title,
+            registry.origins.get(name, ""),
+            "、".join(_CAPABILITY_ZH.get(c.value, c.value) for c in sorted(adapter.capabilities)),
+            "/".join(adapter.formats),
+            str(adapter.limit) if adapter.limit else "—",
+            _rate_text(adapter.rate),
+            ", ".join(adapter.secret_fields) or "—",
+        )
+    console.print(table)
+    for problem in registry.problems:
+        say(f"无法载入适配器 {problem.name}（{problem.origin}）：{problem.reason}", error=True)
+    if not settings.channels:
+        say("尚未配置渠道：在 syndicator.toml 中添加 [[channels]] / no channels configured")
+        return
+    configured = Table("渠道 id", "类型", "接口地址", "配置", "密钥（环境变量）")
+    for spec in settings.channels:
+        configured.add_row(
+            spec.id,
+            spec.type + ("" if spec.type in registry else "（未知类型）"),
+            spec.base_url or "默认",
+            ", ".join(f"{k}={v}" for k, v in sorted(spec.options.items())) or "—",
+            ", ".join(f"{k}=${v}" for k, v in sorted(spec.secret_envs.items())) or "—",
+        )
+    console.print(configured)
+
+
+@channels_app.command("test")
+def channels_test(
+    channel_id: Annotated[str, typer.Argument(metavar="ID", help="渠道 id / channel id")],
+    text: Annotated[
+        str | None, typer.Option("--text", help="测试消息内容 / the test message's text")
+    ] = None,
+) -> None:
+    """向一个渠道发送测试消息并显示平台回执 / Send a test message to one channel."""
+    import asyncio
+
+    import httpx
+
+    from channels.base import ChannelError, Message
+    from channels.registry import load_registry
+    from syndicator.delivery import ChannelInstanceError, build_channel
+
+    settings = _settings()
+    spec = next((c for c in settings.channels if c.id == channel_id), None)
+    if spec is None:
+        known = ", ".join(c.id for c in settings.channels) or "无 / none"
+        raise _fail(f"没有 id 为 {channel_id} 的渠道（已配置：{known}）/ no such channel")
+    stamp = format_local(datetime.now(UTC), seconds=True)
+    body = text or f"这是 syndicator 发出的测试消息（{stamp}，北京时间）。收到即说明渠道配置正确。"
+
+    async def send() -> str:
+        async with httpx.AsyncClient(timeout=settings.fetch.read_timeout) as client:
+            try:
+                channel = build_channel(spec, load_registry(), client=client)
+            except ChannelInstanceError as exc:
+                raise _fail(str(exc), 2) from None
+            fmt = channel.formats[0]
+            message = Message(
+                kind="test",
+                title="syndicator 测试消息",
+                body=f"<p>{body}</p>" if fmt == "html" else body,
+                format=fmt,
+            )
+            try:
+                receipt = await channel.publish(message, idempotency_key=f"test-{stamp}")
+            except ChannelError as exc:
+                label = _ERROR_ZH.get(type(exc).__name__, type(exc).__name__)
+                code = f"，平台代码 {exc.platform_code}" if exc.platform_code is not None else ""
+                raise _fail(f"{channel_id}: {label}{code}：{channel.redact(str(exc))}") from None
+            finally:
+                await channel.aclose()
+        state = {"published": "已发布", "pending": "已提交，平台处理中", "failed": "失败"}
+        parts = [f"{channel_id}: {state[receipt.status]}"]
+        if receipt.external_id:
+            parts.append(f"编号 {receipt.external_id}")
+        if receipt.url:
+            parts.append(receipt.url)
+        if receipt.detail:
+            parts.append(receipt.detail)
+        return " · ".join(parts)
+
+    say(asyncio.run(send()))
+
+
+pushes_app = typer.Typer(
+    help="推送：解读、辟谣的起草与批准 / Pushes: drafts and approval.", no_args_is_help=True
+)
+deliveries_app = typer.Typer(
+    help="投递记录：每个渠道的发送状态与每次尝试 / Deliveries and every attempt.",
+    no_args_is_help=True,
+)
+app.add_typer(pushes_app, name="pushes")
+app.add_typer(deliveries_app, name="deliveries")
+
+_KINDS = ("interpretation", "rebuttal", "notice", "test")
+_DELIVERY_STATE_ZH = {
+    "queued": "排队中",
+    "sending": "发送中",
+    "publishing": "平台发布中",
+    "sent": "已发送",
+    "unconfirmed": "结果未确认",
+    "retry_wait": "等待重试",
+    "failed": "失败",
+}
+
+
+@pushes_app.command("create")
+def pushes_create(
+    title: Annotated[str, typer.Option("--title", help="标题 / title")],
+    channel: Annotated[
+        list[str],
+        typer.Option("--channel", "-c", metavar="ID", help="推送渠道（可重复）/ target channel"),
+    ],
+    kind: Annotated[
+        str, typer.Option("--kind", help="interpretation 解读 | rebuttal 辟谣 | test 测试")
+    ] = "interpretation",
+    body: Annotated[str | None, typer.Option("--body", help="正文 / body text")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", metavar="FILE", help="正文文件（UTF-8）")
+    ] = None,
+    summary: Annotated[str | None, typer.Option("--summary", help="摘要 / summary")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="全文链接 / full text URL")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="作者/发布单位")] = None,
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """起草一条推送（尚未发送）/ Draft a push (nothing is sent until it is approved)."""
+    from syndicator.delivery.engine import DeliveryError, create_push
+
+    if kind not in _KINDS:
+        raise _fail(f"--kind {kind!r}: 应为 {', '.join(_KINDS)} 之一")
+    if (body is None) == (body_file is None):
+        raise _fail("请给出 --body 或 --body-file 之一 / give --body or --body-file")
+    if body_file is not None:
+        try:
+            body = body_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(f"--body-file {body_file}: 无法读取 / cannot read: {exc}") from None
+    assert body is not None
+    settings = _settings()
+    known = {c.id for c in settings.channels}
+    unknown = sorted(set(channel) - known)
+    if unknown:
+        raise _fail(
+            f"未配置的渠道 / unknown channel(s): {', '.join(unknown)}"
+            f"（已配置：{', '.join(sorted(known)) or '无'}）"
+        )
+    with _services(settings) as services:
+        try:
+            push_id = create_push(
+                services.db,
+                kind=kind,
+                title=title,
+                body=body,
+                channels=channel,
+                by=f"staff:{by or getpass.getuser()}",
+                now=services.clock.now(),
+                summary=summary,
+                url=url,
+                author=author,
+            )
+        except DeliveryError as exc:
+            raise _fail(str(exc)) from None
+    say(f"已起草推送 {push_id}：「{title}」→ {', '.join(channel)}（批准后发送）")
+
+
+@pushes_app.command("approve")
+def pushes_approve(
+    push_id: Annotated[int, typer.Argument(metavar="ID", help="推送编号 / push id")],
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """批准推送并发送到各渠道 / Approve a push: one delivery per channel, sent at once."""
+    from syndicator.delivery.engine import DeliveryError, approve_push
+
+    settings = _settings()
+    with _services(settings) as services:
+        try:
+            ids = approve_push(
+                services.db,
+                push_id,
+                by=f"staff:{by or getpass.getuser()}",
+                now=services.clock.now(),
+            )
+        except DeliveryError as exc:
+            raise _fail(str(exc)) from None
+        say(f"已批准推送 {push_id}，{len(ids)} 个渠道排队发送")
+        if settings.distributed:
+            from workers.tasks import deliver_task
+
+            for delivery_id in ids:
+                deliver_task.delay(delivery_id)
+            say("已交给 Celery 工作进程；用 syndicator deliveries list 查看结果")
+            return
+        for delivery_id in ids:
+            outcome = services.deliver(delivery_id)
+            state = _DELIVERY_STATE_ZH.get(outcome.state or "", "未处理")
+            say(f"  投递 {delivery_id}: {state} {outcome.detail}")
+
+
+def _delivery_rows(
+    services: Services,
+    *,
+    push: int | None,
+    channel: str | None,
+    status: str | None,
+    since: datetime | None,
+    limit: int | None,
+) -> list[Any]:
+    from syndicator.db.models import Delivery
+
+    query = select(Delivery).order_by(Delivery.id.desc())
+    if push is not None:
+        query = query.where(Delivery.push_id == push)
+    if channel:
+        query = query.where(Delivery.channel_id == channel)
+    if status:
+        if status not in _DELIVERY_STATE_ZH:
+            raise _fail(f"--status {status!r}: 应为 {', '.join(_DELIVERY_STATE_ZH)} 之一")
+        query = query.where(Delivery.state == status)
+    if since is not None:
+        query = query.where(Delivery.created_at >= since)
+    if limit:
+        query = query.limit(limit)
+    with services.db.session() as session:
+        return list(session.scalars(query))
+
+
+_PUSH_OPT = typer.Option("--push", metavar="ID", help="推送编号 / push id")
+_CHANNEL_OPT = typer.Option("--channel", metavar="ID", help="渠道 / channel id")
+_STATUS_OPT = typer.Option("--status", metavar="STATE", help="状态，如 sent、failed、unconfirmed")
+_SINCE_OPT = typer.Option("--since", metavar="DATE", help="创建不早于（北京时间）/ created since")
+
+
+@deliveries_app.command("list")
+def deliveries_list(
+    push: Annotated[int | None, _PUSH_OPT] = None,
+    channel: Annotated[str | None, _CHANNEL_OPT] = None,
+    status: Annotated[str | None, _STATUS_OPT] = None,
+    since: Annotated[str | None, _SINCE_OPT] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="最多条数")] = 50,
+) -> None:
+    """列出投递（各渠道状态）/ List deliveries with their per-channel state."""
+    with _services(_settings()) as services:
+        rows = _delivery_rows(
+            services,
+            push=push,
+            channel=channel,
+            status=status,
+            since=_parse_since(since),
+            limit=limit,
+        )
+    table = Table("编号", "推送", "渠道", "状态", "尝试", "平台编号/链接", "更新(北京)", "说明")
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            str(row.push_id or ""),
+            row.channel_id,
+            _DELIVERY_STATE_ZH[row.state],
+            str(row.attempts),
+            row.url or row.external_id or "",
+            format_local(row.updated_at, seconds=True),
+            row.last_error or "",
+        )
+    console.print(table)
+    say(f"共 {len(rows)} 条 / {len(rows)} row(s)")
+
+
+@deliveries_app.command("show")
+def deliveries_show(
+    delivery_id: Annotated[int, typer.Argument(metavar="ID", help="投递编号 / delivery id")],
+) -> None:
+    """一次投递的全部尝试（时间、耗时、HTTP 状态、平台代码）/ Every attempt of one delivery."""
+    from syndicator.db.models import Delivery, DeliveryAttempt
+
+    with _services(_settings()) as services, services.db.session() as session:
+        row = session.get(Delivery, delivery_id)
+        if row is None:
+            raise _fail(f"没有编号为 {delivery_id} 的投递 / no delivery {delivery_id}")
+        attempts = session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id == delivery_id)
+            .order_by(DeliveryAttempt.id)
+        ).all()
+    say(
+        f"投递 {row.id}：推送 {row.push_id} → {row.channel_id}，{_DELIVERY_STATE_ZH[row.state]}，"
+        f"幂等键 {row.idempotency_key}"
+    )
+    if row.external_id or row.url:
+        say(f"平台编号 {row.external_id or '—'} {row.url or ''}")
+    table = Table("时间(北京)", "动作", "结果", "耗时ms", "HTTP", "平台代码", "说明")
+    for attempt in attempts:
+        table.add_row(
+            format_local(attempt.started_at, seconds=True),
+            attempt.action,
+            attempt.outcome,
+            f"{attempt.duration_ms:.0f}",
+            str(attempt.http_status or ""),
+            attempt.platform_code or "",
+            attempt.message or "",
+        )
+    console.print(table)
+
+
+@deliveries_app.command("export")
+def deliveries_export(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", metavar="FILE", help="输出文件（默认标准输出）")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv（UTF-8 带 BOM）")] = "csv",
+    push: Annotated[int | None, _PUSH_OPT] = None,
+    channel: Annotated[str | None, _CHANNEL_OPT] = None,
+    status: Annotated[str | None, _STATUS_OPT] = None,
+    since: Annotated[str | None, _SINCE_OPT] = None,
+) -> None:
+    """导出投递日志（CSV，Excel 可直接打开）/ Export the delivery log as CSV."""
+    import csv
+    import io
+
+    if fmt != "csv":
+        raise _fail(f"--format {fmt!r}: 目前只支持 csv / only csv")
+    with _services(_settings()) as services:
+        rows = _delivery_rows(
+            services,
+            push=push,
+            channel=channel,
+            status=status,
+            since=_parse_since(since),
+            limit=None,
+        )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    columns = [
+        "id",
+        "push_id",
+        "channel_id",
+        "state",
+        "attempts",
+        "external_id",
+        "url",
+        "platform_code",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "updated_at",
+    ]
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [
+                row.id,
+                row.push_id,
+                row.channel_id,
+                row.state.value,
+                row.attempts,
+                row.external_id or "",
+                row.url or "",
+                row.platform_code or "",
+                row.last_error or "",
+                *(
+                    v.isoformat() if v else ""
+                    for v in (row.created_at, row.sent_at, row.updated_at)
+                ),
+            ]
+        )
+    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        out.write_bytes(data)
+        say(f"{out}: {len(rows)} 行 / rows")
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+@deliveries_app.command("confirm")
+def deliveries_confirm(
+    delivery_id: Annotated[int, typer.Argument(metavar="ID", help="投递编号 / delivery id")],
+    sent: Annotated[
+        bool,
+        typer.Option(
+            "--sent/--not-sent",
+            help="平台上已发布（--sent）或确认未发布、可以重发（--not-sent）",
+        ),
+    ],
+    note: Annotated[str, typer.Option("--note", help="说明（记入审计日志）")] = "",
+    by: Annotated[str | None, _BY] = None,
+) -> None:
+    """人工确认“结果未确认”的投递 / Settle an unconfirmed delivery by hand."""
+    from syndicator.delivery.engine import DeliveryError, confirm_delivery
+
+    with _services(_settings()) as services:
+        try:
+            state = confirm_delivery(
+                services.db,
+                delivery_id,
+                sent=sent,
+                by=f"staff:{by or getpass.getuser()}",
+                now=services.clock.now(),
+                note=note,
+            )
+        except DeliveryError as exc:
+            raise _fail(str(exc)) from None
+    say(f"投递 {delivery_id}：{_DELIVERY_STATE_ZH[state]}")
+
+
 def main() -> None:
     try:
         app()

@@ -14,9 +14,13 @@ import threading
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
+import httpx
+
 from syndicator.clock import Clock, SystemClock
 from syndicator.compliance.engine import ComplianceEngine, TickReport
 from syndicator.db.session import Database
+from syndicator.delivery.engine import DeliveryEngine, Outcome
+from syndicator.delivery.limits import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from syndicator.notify import DispatchReport, Notifier
 from syndicator.rules import load_profile
 from syndicator.settings import Settings, load_settings
@@ -54,6 +58,9 @@ class Services:
         self._poller: Poller | None = None
         self._compliance: ComplianceEngine | None = None
         self._notifier: Notifier | None = None
+        self._delivery: DeliveryEngine | None = None
+        self._delivery_client: httpx.AsyncClient | None = None
+        self._delivery_lock = threading.Lock()
         self._lock = threading.Lock()
 
     # -- the polling loop ----------------------------------------------------------------
@@ -137,6 +144,49 @@ class Services:
         """Deliver the notices that are due now."""
         return self.notifier.dispatch(self.db, self.clock.now(), limit=limit)
 
+    # -- delivery ------------------------------------------------------------------------
+
+    @property
+    def delivery(self) -> DeliveryEngine:
+        """The delivery engine over the ``[[channels]]`` of the settings (built once)."""
+        loop = self._ensure_loop()
+        with self._delivery_lock:
+            if self._delivery is None:
+                from channels.registry import load_registry
+                from syndicator.delivery.instances import build_channels
+
+                client = self._run_on(loop, self._make_client())
+                channels = build_channels(self.settings.channels, load_registry(), client=client)
+                self._delivery_client = client
+                self._delivery = DeliveryEngine(
+                    self.db, channels, limiter=self._rate_limiter(), now=self.clock.now
+                )
+            return self._delivery
+
+    def _rate_limiter(self) -> RateLimiter:
+        if self.settings.broker_url and self.settings.broker_url.startswith("redis"):
+            import redis
+
+            return RedisRateLimiter(redis.Redis.from_url(self.settings.broker_url))
+        return LocalRateLimiter()
+
+    async def _make_client(self) -> httpx.AsyncClient:
+        timeout = httpx.Timeout(
+            self.settings.fetch.read_timeout, connect=self.settings.fetch.connect_timeout
+        )
+        return httpx.AsyncClient(
+            timeout=timeout, headers={"User-Agent": self.settings.fetch.user_agent}
+        )
+
+    def deliver(self, delivery_id: int) -> Outcome:
+        """Send one delivery now (blocking; see :meth:`DeliveryEngine.deliver`)."""
+        engine = self.delivery
+        return self._run_on(self._ensure_loop(), engine.deliver(delivery_id))
+
+    def check_delivery(self, delivery_id: int) -> Outcome:
+        engine = self.delivery
+        return self._run_on(self._ensure_loop(), engine.check(delivery_id))
+
     def close(self) -> None:
         with self._lock:
             loop, thread, poller = self._loop, self._thread, self._poller
@@ -144,9 +194,15 @@ class Services:
             notifier, self._notifier = self._notifier, None
         if notifier is not None:
             notifier.close()
+        client, engine = self._delivery_client, self._delivery
+        self._delivery_client = self._delivery = None
         if loop is not None and thread is not None:
             if poller is not None:
                 self._run_on(loop, poller.aclose())
+            for channel in engine.channels.values() if engine is not None else ():
+                self._run_on(loop, channel.aclose())
+            if client is not None:
+                self._run_on(loop, client.aclose())
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
             loop.close()

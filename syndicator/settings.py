@@ -34,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 from syndicator.db.models import NoticeKind
 
 __all__ = [
+    "ChannelSettings",
     "FetchSettings",
     "NotifySettings",
     "NotifyTargetKind",
@@ -96,6 +97,8 @@ class SchedulerSettings:
     batch_size: int = 500
     evaluate_seconds: float = 60.0
     """How often the compliance tick runs (obligations, deadlines, notices)."""
+    sweep_seconds: float = 15.0
+    """How often due deliveries are handed out again and asynchronous ones checked."""
 
 
 class Secret:
@@ -189,6 +192,30 @@ class NotifySettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ChannelSettings:
+    """One ``[[channels]]`` table: a configured channel instance (see docs/channels.md).
+
+    Every ``<field>_env = "VAR"`` key becomes ``secrets[field]``, read from the environment
+    variable ``VAR``; the other keys are ``options``, passed to the adapter as they are. The
+    adapter's ``secret_fields`` decide which fields must come this way.
+    """
+
+    id: str
+    type: str
+    base_url: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+    secret_envs: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        envs = ", ".join(f"{k}=${v}" for k, v in sorted(self.secret_envs.items()))
+        return (
+            f"ChannelSettings(id={self.id!r}, type={self.type!r}, base_url={self.base_url!r}, "
+            f"options={dict(self.options)!r}, secrets=[{envs}])"
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Typed configuration; build it with :func:`load_settings`."""
 
@@ -203,6 +230,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    channels: tuple[ChannelSettings, ...] = ()
 
     @property
     def distributed(self) -> bool:
@@ -334,6 +362,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
     fetch = _build(FetchSettings, tree.pop("fetch", {}) or {}, f"{where} [fetch]")
     scheduler = _build(SchedulerSettings, tree.pop("scheduler", {}) or {}, f"{where} [scheduler]")
     notify = _build_notify(tree.pop("notify", {}) or {}, f"{where} [notify]", env)
+    channels = _build_channels(file_tree.get("channels"), f"{where} [[channels]]", env)
+    tree.pop("channels", None)
     tree.pop("data_dir", None)
 
     sources_file = tree.pop("sources_file", None) or tree.pop("sources", None)
@@ -349,7 +379,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         },
         where,
     )
-    return replace(settings, fetch=fetch, scheduler=scheduler, notify=notify)
+    return replace(settings, fetch=fetch, scheduler=scheduler, notify=notify, channels=channels)
 
 
 def _resolve(value: Any, base: Path) -> Path | None:
@@ -461,6 +491,67 @@ def _build_target(
         sites=_string_list(table.get("sites"), f"{where}.sites"),
         timeout=timeout,
     )
+
+
+_CHANNEL_ID = _TARGET_ID
+
+
+def _build_channels(raw: Any, where: str, env: Mapping[str, str]) -> tuple[ChannelSettings, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(t, Mapping) for t in raw):
+        raise SettingsError(f"{where}: must be an array of tables ([[channels]] in the TOML file)")
+    built: list[ChannelSettings] = []
+    seen: set[str] = set()
+    for index, table in enumerate(raw):
+        at = f"{where} #{index + 1}"
+        channel_id = table.get("id")
+        if not isinstance(channel_id, str) or not _CHANNEL_ID.fullmatch(channel_id):
+            raise SettingsError(
+                f"{at}.id: {channel_id!r} is not a valid channel id "
+                "(lower-case letters, digits, '-' and '_', starting with a letter or digit, ≤ 64)"
+            )
+        at = f"{where} (id {channel_id!r})"
+        if channel_id in seen:
+            raise SettingsError(f"{at}.id: used twice")
+        seen.add(channel_id)
+        kind = table.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise SettingsError(f'{at}.type: required: the adapter, e.g. "wechat_mp"')
+        base_url = table.get("base_url")
+        if base_url is not None:
+            base_url = _webhook_url(base_url, f"{at}.base_url")
+        options: dict[str, Any] = {}
+        secrets: dict[str, Secret] = {}
+        envs: dict[str, str] = {}
+        for key, value in table.items():
+            if key in ("id", "type", "base_url"):
+                continue
+            if key.endswith("_env"):
+                name = key[: -len("_env")]
+                if name in table:
+                    raise SettingsError(f"{at}: give {name!r} or {key!r}, not both")
+                if not isinstance(value, str) or not value:
+                    raise SettingsError(f"{at}.{key}: the name of an environment variable")
+                secret = env.get(value)
+                if not secret:
+                    raise SettingsError(
+                        f"{at}.{key}: environment variable {value!r} is not set or empty"
+                    )
+                secrets[name], envs[name] = Secret(secret), value
+            else:
+                options[key] = value
+        built.append(
+            ChannelSettings(
+                id=channel_id,
+                type=kind,
+                base_url=base_url,
+                options=options,
+                secrets=secrets,
+                secret_envs=envs,
+            )
+        )
+    return tuple(built)
 
 
 def _webhook_url(value: Any, where: str) -> str:

@@ -16,7 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from syndicator.services import Services, install_services
-from workers.tasks import evaluate_compliance, poll_source_task
+from workers.tasks import (
+    check_delivery_task,
+    deliver_task,
+    evaluate_compliance,
+    poll_source_task,
+)
 
 __all__ = ["EmbeddedRunner"]
 
@@ -50,6 +55,8 @@ class EmbeddedRunner:
         self._on_evaluation = on_evaluation
         self._evaluation: Future[dict[str, Any]] | None = None
         self._last_evaluation = float("-inf")
+        self._last_sweep = float("-inf")
+        self._sending: dict[int, Future[dict[str, Any]]] = {}
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="syndicator-task")
         self._inflight: set[Future[dict[str, Any]]] = set()
         self._lock = threading.Lock()
@@ -79,6 +86,31 @@ class EmbeddedRunner:
         future.add_done_callback(self._evaluated)
         return True
 
+    def sweep(self) -> int:
+        """Hand due deliveries and status checks to the pool (the beat's sweep, in process);
+        return how many were started."""
+        self._last_sweep = time.monotonic()
+        engine = self._services.delivery
+        started = 0
+        jobs = [(i, deliver_task) for i in engine.sweep()]
+        jobs += [(i, check_delivery_task) for i in engine.to_check()]
+        for delivery_id, task in jobs:
+            with self._lock:
+                running = self._sending.get(delivery_id)
+                if running is not None and not running.done():
+                    continue
+                future = self._pool.submit(task.run, delivery_id)
+                self._sending[delivery_id] = future
+                self._inflight.add(future)
+            future.add_done_callback(self._delivered)
+            started += 1
+        return started
+
+    def _delivered(self, future: Future[dict[str, Any]]) -> None:
+        with self._lock:
+            self._sending = {k: f for k, f in self._sending.items() if not f.done()}
+        self._finished(future, "delivery task", None)
+
     def _done(self, future: Future[dict[str, Any]]) -> None:
         self._finished(future, "poll task", self._on_result)
 
@@ -105,15 +137,18 @@ class EmbeddedRunner:
         """Tick every ``scheduler.tick_seconds`` until *stop* is set, then drain cleanly."""
         interval = self._services.settings.scheduler.tick_seconds
         evaluate_every = self._services.settings.scheduler.evaluate_seconds
+        sweep_every = self._services.settings.scheduler.sweep_seconds
         try:
             while not stop.is_set():
                 try:
                     self.tick()
                     if time.monotonic() - self._last_evaluation >= evaluate_every:
                         self.evaluate()
+                    if time.monotonic() - self._last_sweep >= sweep_every:
+                        self.sweep()
                 except Exception:
                     log.exception("scheduler tick failed; trying again next tick")
-                stop.wait(min(interval, evaluate_every))
+                stop.wait(min(interval, evaluate_every, sweep_every))
         finally:
             self.shutdown()
 

@@ -7,7 +7,14 @@ from typing import Any
 from syndicator.services import get_services
 from workers.app import app
 
-__all__ = ["enqueue_due_sources", "evaluate_compliance", "poll_source_task"]
+__all__ = [
+    "check_delivery_task",
+    "deliver_task",
+    "enqueue_due_sources",
+    "evaluate_compliance",
+    "poll_source_task",
+    "sweep_deliveries",
+]
 
 
 @app.task(name="workers.tasks.poll_source_task", queue="poll", acks_late=True)
@@ -47,3 +54,34 @@ def evaluate_compliance() -> dict[str, Any]:
     summary["delivered"] = dispatched.delivered
     summary["delivery_errors"] = dispatched.errors
     return summary
+
+
+@app.task(name="workers.tasks.deliver_task", acks_late=True)
+def deliver_task(delivery_id: int) -> dict[str, Any]:
+    """Send one delivery; a duplicate message finds it claimed or done and does nothing."""
+    outcome = get_services().deliver(delivery_id)
+    return {"delivery_id": delivery_id, "state": outcome.state, "detail": outcome.detail}
+
+
+@app.task(name="workers.tasks.check_delivery_task", acks_late=True)
+def check_delivery_task(delivery_id: int) -> dict[str, Any]:
+    """Ask the platform how an asynchronous or unconfirmed delivery ended."""
+    outcome = get_services().check_delivery(delivery_id)
+    return {"delivery_id": delivery_id, "state": outcome.state, "detail": outcome.detail}
+
+
+@app.task(name="workers.tasks.sweep_deliveries")
+def sweep_deliveries() -> dict[str, int]:
+    """Beat tick: hand out due deliveries again (lost messages, retries), settle dead workers'
+    rows, and queue the status checks."""
+    engine = get_services().delivery
+    due = engine.sweep()
+    for delivery_id in due:
+        deliver_task.apply_async((delivery_id,), expires=_SWEEP_EXPIRES)
+    checks = engine.to_check()
+    for delivery_id in checks:
+        check_delivery_task.apply_async((delivery_id,), expires=_SWEEP_EXPIRES)
+    return {"due": len(due), "checks": len(checks)}
+
+
+_SWEEP_EXPIRES = 60

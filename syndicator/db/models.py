@@ -32,9 +32,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false, true
 
 __all__ = [
+    "FINAL_DELIVERY_STATES",
     "OPEN_STATES",
     "AuditEntry",
     "Base",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryState",
     "Entry",
     "FetchAttempt",
     "FetchStatus",
@@ -45,6 +49,8 @@ __all__ = [
     "Obligation",
     "ObligationState",
     "Precision",
+    "Push",
+    "PushState",
     "Site",
     "Source",
     "SourceHealth",
@@ -394,3 +400,98 @@ class Notice(Base):
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     deliveries: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PushState(enum.StrEnum):
+    DRAFT = "draft"  # written, not yet approved: nothing is sent
+    APPROVED = "approved"  # approved: one Delivery per target channel exists (the outbox)
+    WITHDRAWN = "withdrawn"  # withdrawn before approval
+
+
+class Push(Base):
+    """Content to publish (解读, 辟谣, a test) to one or more channels.
+
+    ``content_hash`` is the SHA-256 of what is published (kind, title, body, summary, url): an
+    approval is for exactly that content. The review chain (三审) comes with the chat issue; for
+    now one approval creates the deliveries.
+    """
+
+    __tablename__ = "push"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    author: Mapped[str | None] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    state: Mapped[PushState] = mapped_column(_enum(PushState))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeliveryState(enum.StrEnum):
+    """Where one push × channel stands (see docs/delivery.md)."""
+
+    QUEUED = "queued"  # waiting for a worker
+    SENDING = "sending"  # a worker holds it and may be talking to the platform right now
+    PUBLISHING = "publishing"  # the platform accepted it and publishes asynchronously
+    SENT = "sent"  # final: published
+    UNCONFIRMED = "unconfirmed"  # the request may have taken effect: reconciled, never resent
+    RETRY_WAIT = "retry_wait"  # failed for now; next_attempt_at says when
+    FAILED = "failed"  # final: given up, or refused for good
+
+
+FINAL_DELIVERY_STATES = (DeliveryState.SENT, DeliveryState.FAILED)
+
+
+class Delivery(Base):
+    """One push to one channel: the outbox row a worker sends, exactly once where it can."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        Index("ix_delivery_state_next", "state", "next_attempt_at"),
+        Index("ix_delivery_push", "push_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    push_id: Mapped[int | None] = mapped_column(ForeignKey("push.id"))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)  # of a message split in parts
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    platform_code: Mapped[str | None] = mapped_column(String(50))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeliveryAttempt(Base):
+    """Every try of a delivery (and every status check), for the delivery log."""
+
+    __tablename__ = "delivery_attempt"
+    __table_args__ = (Index("ix_delivery_attempt_delivery", "delivery_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"))
+    action: Mapped[str] = mapped_column(String(20))  # publish | check | confirm
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(30))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    platform_code: Mapped[str | None] = mapped_column(String(50))
+    message: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
