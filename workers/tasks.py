@@ -12,6 +12,7 @@ __all__ = [
     "deliver_task",
     "enqueue_due_sources",
     "evaluate_compliance",
+    "ping",
     "poll_source_task",
     "sweep_deliveries",
 ]
@@ -85,3 +86,9 @@ def sweep_deliveries() -> dict[str, int]:
 
 
 _SWEEP_EXPIRES = 60
+
+
+@app.task(name="workers.tasks.ping")
+def ping() -> str:
+    """Answers at once: a health check, and the delivery benchmark's no-op ceiling."""
+    return "pong"

@@ -1,0 +1,259 @@
+"""Delivery benchmark: the real engine, end to end, against a no-op Celery ceiling.
+
+Path measured: approved pushes in PostgreSQL (the outbox) → ``deliver_task`` on Redis → a
+prefork Celery worker (2 processes) → the ``webhook`` adapter → a signed-JSON receiver on
+loopback (uvicorn) → receipt recorded → ``sent``. The ceiling is ``workers.tasks.ping`` (returns
+at once) drained by the same worker with the same settings, in the same run.
+
+Figures: deliveries per second, their ratio to the ping ceiling (target ≥ 40 %), and the latency
+from approval to ``sent`` on an idle system, p95 over sequential pushes (target ≤ 500 ms).
+Needs PostgreSQL (127.0.0.1:5432, database ``test``) and Redis (127.0.0.1:6379); ``.ci/run``
+starts them. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis
+from celery import Celery
+from sqlalchemy import create_engine, func, select, text
+
+from syndicator.db import Database, upgrade
+from syndicator.db.models import Delivery, DeliveryState
+from syndicator.delivery.engine import approve_push, create_push
+from syndicator.simulator.server import SimulatorServer
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get(
+    "SYNDICATOR_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("SYNDICATOR_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+DELIVERIES = int(os.environ.get("BENCH_DELIVERIES", "2000"))
+PINGS = int(os.environ.get("BENCH_PINGS", "4000"))
+LATENCY_SAMPLES = 40
+WORKER_PROCESSES = 2
+SECRET = "bench-webhook-secret"
+
+
+class Receiver:
+    """A minimal in-house system: answers 200 with an id to every POST."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while True:
+            message = await receive()
+            if not message.get("more_body"):
+                break
+        self.count += 1
+        body = json.dumps({"id": f"r-{self.count}"}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _sent(db: Database) -> int:
+    with db.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.state == DeliveryState.SENT)
+            )
+            or 0
+        )
+
+
+def _approve(db: Database, n: int) -> list[int]:
+    ids: list[int] = []
+    for i in range(n):
+        push_id = create_push(
+            db,
+            kind="rebuttal",
+            title=f"关于网传信息的说明（{i}）",
+            body="经核查，网传信息不实。" * 5,
+            channels=["duty"],
+            by="bench",
+            now=_now(),
+        )
+        ids += approve_push(db, push_id, by="bench", now=_now())
+    return ids
+
+
+def _wait(predicate: Any, timeout: float, step: float = 0.01) -> float:
+    started = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("benchmark step did not finish")
+        time.sleep(step)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    broker = redis.Redis.from_url(REDIS_URL)
+    broker.flushdb()
+    receiver = Receiver()
+    worker: subprocess.Popen[bytes] | None = None
+    db = Database(url)
+    try:
+        upgrade(db)
+        with SimulatorServer(app=receiver) as server, tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "syndicator.toml"
+            config.write_text(
+                "[[channels]]\n"
+                'id = "duty"\ntype = "webhook"\n'
+                f'url = "{server.base_urls[0]}/hook"\nsecret_env = "BENCH_WEBHOOK_SECRET"\n',
+                encoding="utf-8",
+            )
+            env = {
+                **os.environ,
+                "SYNDICATOR_DATA_DIR": tmp,
+                "SYNDICATOR_CONFIG": str(config),
+                "SYNDICATOR_DATABASE_URL": url,
+                "SYNDICATOR_BROKER_URL": REDIS_URL,
+                "BENCH_WEBHOOK_SECRET": SECRET,
+            }
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.app",
+                    "worker",
+                    "-Q",
+                    "syndicator",
+                    "--concurrency",
+                    str(WORKER_PROCESSES),
+                    "--pool",
+                    "prefork",
+                    "--loglevel",
+                    "WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+            client = Celery(broker=REDIS_URL)
+            # Warm up: both processes import everything and build their channels.
+            for _ in range(20):
+                client.send_task("workers.tasks.ping", queue="syndicator")
+            warm = _approve(db, 4)
+            for delivery_id in warm:
+                client.send_task("workers.tasks.deliver_task", (delivery_id,), queue="syndicator")
+            _wait(lambda: _sent(db) == len(warm), 60)
+
+            # The ceiling: no-op tasks through the same worker.
+            started = time.perf_counter()
+            for _ in range(PINGS):
+                client.send_task("workers.tasks.ping", queue="syndicator")
+            _wait(lambda: broker.llen("syndicator") == 0, 120, 0.005)
+            ping_rate = PINGS / (time.perf_counter() - started)
+
+            # Deliveries: the outbox is filled first, then every row is enqueued.
+            ids = _approve(db, DELIVERIES)
+            before = _sent(db)
+            started = time.perf_counter()
+            for delivery_id in ids:
+                client.send_task("workers.tasks.deliver_task", (delivery_id,), queue="syndicator")
+            _wait(lambda: _sent(db) - before == DELIVERIES, 300, 0.02)
+            rate = DELIVERIES / (time.perf_counter() - started)
+
+            # Latency on an idle system: approve, enqueue, wait for sent.
+            latencies: list[float] = []
+            for _ in range(LATENCY_SAMPLES):
+                started = time.perf_counter()
+                push_id = create_push(
+                    db,
+                    kind="test",
+                    title="延迟测试",
+                    body="测试",
+                    channels=["duty"],
+                    by="bench",
+                    now=_now(),
+                )
+                (delivery_id,) = approve_push(db, push_id, by="bench", now=_now())
+                client.send_task("workers.tasks.deliver_task", (delivery_id,), queue="syndicator")
+
+                def done(delivery_id: int = delivery_id) -> bool:
+                    with db.session() as session:
+                        row = session.get(Delivery, delivery_id)
+                        return row is not None and row.state is DeliveryState.SENT
+
+                _wait(done, 30, 0.002)
+                latencies.append((time.perf_counter() - started) * 1000)
+                time.sleep(0.05)
+            client.close()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        db.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+        broker.flushdb()
+        broker.close()
+
+    latencies.sort()
+    p95 = latencies[max(0, math.ceil(0.95 * len(latencies)) - 1)]  # nearest rank
+    ratio = rate / ping_rate
+    print(
+        f"no-op ceiling (workers.tasks.ping, {WORKER_PROCESSES} processes): {ping_rate:.0f} tasks/s"
+    )
+    print(
+        f"deliveries (outbox → Celery → webhook adapter → receiver → sent): {rate:.0f}/s, "
+        f"ratio {ratio:.0%} (target ≥ 40 %)"
+    )
+    print(
+        f"approval → sent, idle: p50 {statistics.median(latencies):.0f} ms, "
+        f"p95 {p95:.0f} ms (target ≤ 500 ms)"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "deliver",
+                "deliveries_per_s": round(rate, 1),
+                "ratio_vs_noop": round(ratio, 3),
+                "approval_to_sent_p95_ms": round(p95, 1),
+                "noop_tasks_per_s": round(ping_rate, 1),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
