@@ -40,6 +40,7 @@ format: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/poll.py
 	$(PY) benchmarks/match.py
+	$(PY) benchmarks/deliver.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -11,9 +11,27 @@ The request (the same scheme as syndicator's notice webhooks, so one receiver ve
 
     {"idempotency_key", "kind", "title", "body", "format", "summary", "url", "author", "sent_at"}
 
-Any 2xx is success (a JSON ``id`` in the answer becomes the external id). Because receivers are
-asked to drop a repeated delivery id, the adapter is ``idempotent``: a delivery whose first
-attempt has no known outcome may be sent again.
+A receiver recomputes the signature over the raw body bytes, compares it in constant time and
+rejects timestamps more than 300 s from its own clock (:mod:`syndicator.notify` describes the
+same scheme for notices; this module re-implements the few lines, ``channels`` being
+independent of ``syndicator``).
+
+=====================================  ======================================================
+answer                                 outcome
+=====================================  ======================================================
+2xx                                    published (a JSON ``id`` becomes the external id)
+429                                    :class:`RateLimited` (``retry_after`` from Retry-After)
+5xx, 408                               :class:`Retryable`
+400, 413, 415, 422                     :class:`BadContent`: the receiver refuses the content
+401, 403, 404, other 3xx/4xx           :class:`Misconfigured`: address or secret
+no connection                          :class:`Retryable`: nothing was sent
+sent, no answer (timeout, dropped)     :class:`Unconfirmed`
+=====================================  ======================================================
+
+Because receivers are asked to drop a repeated delivery id, the adapter is ``idempotent``: a
+delivery whose first attempt has no known outcome may be sent again. The URL may carry a
+credential of its own (``?token=…``, ``user:password@``): every URL this module shows or logs,
+httpx's request line included, has the query values and the password masked.
 """
 
 from __future__ import annotations
@@ -21,12 +39,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -44,7 +64,20 @@ from channels.base import (
     Unconfirmed,
 )
 
-__all__ = ["Webhook", "sign"]
+__all__ = ["RESERVED_HEADERS", "Webhook", "mask_url", "sign"]
+
+RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "host",
+        "x-syndicator-event",
+        "x-syndicator-delivery",
+        "x-syndicator-timestamp",
+        "x-syndicator-signature",
+    }
+)
+"""Headers the adapter sets itself; the ``headers`` option cannot replace them."""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -53,6 +86,52 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
         secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256
     ).hexdigest()
     return f"sha256={digest}"
+
+
+def mask_url(url: str) -> str:
+    """*url* with its password and every query value shown as ``***``."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode([(k, "***") for k, _ in pairs], safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:
+        return "<invalid url>"
+
+
+class _MaskUrls(logging.Filter):
+    """Shows the configured webhook URLs masked in httpx's own "HTTP Request: …" records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, url: str) -> None:
+        masked = mask_url(url)
+        if masked != url:
+            with self._lock:
+                self._urls[url] = masked
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._urls:
+            return True
+        text = record.getMessage()
+        masked = text
+        for url, safe in sorted(self._urls.items(), key=lambda kv: len(kv[0]), reverse=True):
+            masked = masked.replace(url, safe)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+_URL_FILTER = _MaskUrls()
+logging.getLogger("httpx").addFilter(_URL_FILTER)
 
 
 def _retry_after(value: str | None, now: float) -> float | None:
@@ -67,7 +146,18 @@ def _retry_after(value: str | None, now: float) -> float | None:
 
 
 class Webhook(Channel):
-    """Signed JSON to an in-house endpoint."""
+    """Signed JSON to an in-house endpoint.
+
+    Configuration:
+        url: the endpoint, an absolute http(s) URL (its query and password are masked).
+        secret: the HMAC key (a secret).
+        timeout: seconds for each of connect, write and read (default 10).
+        headers: extra, non-secret headers (a string table), e.g. ``{"X-Office": "jx"}``;
+            they cannot replace :data:`RESERVED_HEADERS`.
+
+    Args:
+        clock: the wall clock (seconds since the epoch) for the timestamp and ``sent_at``.
+    """
 
     name = "webhook"
     title = "通用 Webhook"
@@ -93,12 +183,21 @@ class Webhook(Channel):
         url = str(self.config["url"])
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ChannelConfigError(f"channel {id!r} (webhook): url must be http(s), not {url!r}")
+            raise ChannelConfigError(
+                f"channel {id!r} (webhook): url must be an absolute http(s) URL, "
+                f"not {mask_url(url)!r}"
+            )
         headers = self.config.get("headers") or {}
         if not isinstance(headers, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
         ):
             raise ChannelConfigError(f"channel {id!r} (webhook): headers must be a string table")
+        reserved = sorted(k for k in headers if k.lower() in RESERVED_HEADERS)
+        if reserved:
+            raise ChannelConfigError(
+                f"channel {id!r} (webhook): headers cannot set {', '.join(reserved)} "
+                "(the adapter sets them)"
+            )
         timeout = self.config.get("timeout", 10)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise ChannelConfigError(f"channel {id!r} (webhook): timeout must be seconds > 0")
@@ -106,8 +205,14 @@ class Webhook(Channel):
         self._headers = dict(headers)
         self._timeout = float(timeout)
         self._clock = clock
+        _URL_FILTER.add(url)
+
+    def redact(self, text: str) -> str:
+        """*text* with the secret replaced by ``***`` and the URL shown masked."""
+        return super().redact(text.replace(self._url, mask_url(self._url)))
 
     def payload(self, message: Message, idempotency_key: str) -> dict[str, Any]:
+        """The JSON body: the message's fields, the key, and ``sent_at`` (ISO 8601, UTC)."""
         return {
             "idempotency_key": idempotency_key,
             "kind": message.kind,
@@ -121,6 +226,15 @@ class Webhook(Channel):
         }
 
     async def publish(self, message: Message, *, idempotency_key: str) -> Receipt:
+        """POST *message*, signed, with *idempotency_key* as ``X-Syndicator-Delivery``.
+
+        Raises:
+            BadContent: an empty body; HTTP 400, 413, 415, 422.
+            Misconfigured: HTTP 401, 403, 404 and other 3xx/4xx (address or secret).
+            RateLimited: HTTP 429.
+            Retryable: no connection; HTTP 5xx, 408.
+            Unconfirmed: sent, but no answer came back (timeout, connection dropped).
+        """
         if not message.body.strip():
             raise BadContent(f"通用 Webhook {self.id}：正文为空，未发送")
         body = json.dumps(
@@ -135,7 +249,7 @@ class Webhook(Channel):
             "X-Syndicator-Timestamp": str(stamp),
             "X-Syndicator-Signature": sign(str(self.config["secret"]), stamp, body),
         }
-        where = self.redact(self._url)
+        where = mask_url(self._url)
         try:
             response = await self.client.post(
                 self._url, content=body, headers=headers, timeout=self._timeout
@@ -179,3 +293,6 @@ class Webhook(Channel):
         if status in (400, 413, 415, 422):
             raise BadContent(f"{text}（接收方拒绝了内容）", **kw)
         raise Misconfigured(f"{text}（检查地址与签名密钥）", **kw)
+
+    def __repr__(self) -> str:
+        return f"Webhook(id={self.id!r}, url={mask_url(self._url)!r})"

@@ -1,6 +1,7 @@
 """Fixtures for the integration tests."""
 
 from tests.fakes.dingtalk import dingtalk as dingtalk
+from tests.fakes.feishu import feishu as feishu
 from tests.fakes.portals import portal, portal_factory
 from tests.fakes.telegram import telegram_api as telegram_api
 from tests.fakes.webhook import webhook, webhook_factory
