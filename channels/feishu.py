@@ -36,10 +36,10 @@ absent), never the HTTP status alone:
 other                            :class:`Misconfigured`
 ===============================  ===========================================================
 
-Without a code (or with code 0 on an HTTP 5xx): HTTP 5xx is :class:`Retryable`, 429 :class:`RateLimited`, another 2xx
-:class:`Unconfirmed`, anything else :class:`Misconfigured`. No connection is :class:`Retryable`;
-a request that went out without an answer is :class:`Unconfirmed` (the bot has no record to
-check: staff confirm in the group).
+Without a code (or with code 0 on an HTTP 5xx): HTTP 5xx is :class:`Retryable`, 429
+:class:`RateLimited`, another 2xx :class:`Unconfirmed`, anything else :class:`Misconfigured`. No
+connection is :class:`Retryable`; a request that went out without an answer is
+:class:`Unconfirmed` (the bot has no record to check: staff confirm in the group).
 """
 
 from __future__ import annotations

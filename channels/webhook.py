@@ -131,7 +131,6 @@ class _MaskUrls(logging.Filter):
 
 
 _URL_FILTER = _MaskUrls()
-logging.getLogger("httpx").addFilter(_URL_FILTER)
 
 
 def _retry_after(value: str | None, now: float) -> float | None:
@@ -206,6 +205,9 @@ class Webhook(Channel):
         self._timeout = float(timeout)
         self._clock = clock
         _URL_FILTER.add(url)
+        logger = logging.getLogger("httpx")
+        if _URL_FILTER not in logger.filters:
+            logger.addFilter(_URL_FILTER)
 
     def redact(self, text: str) -> str:
         """*text* with the secret replaced by ``***`` and the URL shown masked."""

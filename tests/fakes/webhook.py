@@ -68,6 +68,8 @@ class FakeWebhook:
         secret: the HMAC key the receiver expects.
         path: the path it listens on (other paths answer 404).
         clock: its wall clock, for the timestamp tolerance.
+        reply_ids: answer an accepted delivery with its receiver-side ``id`` (``rcv-1`` …), as
+            an in-house system that files it would.
 
     Attributes:
         received: accepted deliveries, each delivery id once.
@@ -75,9 +77,15 @@ class FakeWebhook:
     """
 
     def __init__(
-        self, secret: str, *, path: str = "/hook", clock: Callable[[], float] = time.time
+        self,
+        secret: str,
+        *,
+        path: str = "/hook",
+        clock: Callable[[], float] = time.time,
+        reply_ids: bool = False,
     ) -> None:
         self.secret = secret
+        self.reply_ids = reply_ids
         self.path = path
         self.clock = clock
         self.received: list[Received] = []
@@ -196,6 +204,10 @@ class FakeWebhook:
             return
         with self._lock:
             duplicate = delivery in self._seen
+            ident = next(
+                (f"rcv-{i}" for i, r in enumerate(self.received, 1) if r.delivery_id == delivery),
+                f"rcv-{len(self.received) + 1}",
+            )
             if delivery is not None and not duplicate:
                 self._seen.add(delivery)
                 self.received.append(
@@ -208,7 +220,10 @@ class FakeWebhook:
                         body=body,
                     )
                 )
-        self._answer(handler, 200, {"ok": True, "duplicate": duplicate}, {}, delivery)
+        answer: dict[str, Any] = {"ok": True, "duplicate": duplicate}
+        if self.reply_ids:
+            answer["id"] = ident
+        self._answer(handler, 200, answer, {}, delivery)
 
     def _log(self, status: int | None, delivery: str | None) -> None:
         with self._lock:

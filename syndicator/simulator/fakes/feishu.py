@@ -67,7 +67,7 @@ _NOT_TEXT = frozenset({"tag", "href", "url", "user_id", "image_key", "share_chat
 
 
 def expected_sign(secret: str, timestamp: str) -> str:
-    """The ``sign`` Feishu expects with *timestamp*: HMAC keyed with timestamp\\nsecret, no message."""
+    """The base64 ``sign`` Feishu expects: HMAC-SHA256 keyed ``timestamp\\nsecret``, no message."""
     key = (timestamp + "\n" + secret).encode("utf-8")
     return base64.b64encode(hmac.new(key, digestmod=hashlib.sha256).digest()).decode()
 

@@ -83,7 +83,12 @@ async def test_signed_post_is_accepted(feishu: FeishuServer) -> None:
                     "zh_cn": {
                         "title": "关于网传停水消息的辟谣",
                         "content": [
-                            [{"tag": "text", "text": "网传“某地停水三天”系谣言，请以官方发布为准。"}],
+                            [
+                                {
+                                    "tag": "text",
+                                    "text": "网传“某地停水三天”系谣言，请以官方发布为准。",
+                                }
+                            ],
                             [{"tag": "a", "text": "阅读全文", "href": ARTICLE}],
                             [{"tag": "at", "user_id": "all"}],
                         ],
@@ -165,7 +170,9 @@ async def test_a_timestamp_within_the_hour_is_accepted(feishu: FeishuServer) -> 
 async def test_a_missing_keyword_is_refused_before_sending(feishu: FeishuServer) -> None:
     async with adapter(feishu, feishu.keyword, keywords=list(KEYWORDS)) as channel:
         with pytest.raises(BadContent) as caught:
-            await channel.publish(message("明日全市停水检修", title="停水通知"), idempotency_key="k")
+            await channel.publish(
+                message("明日全市停水检修", title="停水通知"), idempotency_key="k"
+            )
         assert "辟谣" in str(caught.value)
         assert caught.value.platform_code == "keywords"
         assert feishu.fake.requests == []
@@ -287,11 +294,12 @@ async def test_hook_id_secret_and_sign_never_show(
         shown.append(json.dumps(channel.safe_config(), ensure_ascii=False))
         receipt = await channel.publish(message(), idempotency_key="k1")
         shown.append(json.dumps(dict(receipt.raw), ensure_ascii=False))
-        for arm in (
+        arms: list[Callable[[], None]] = [
             lambda: feishu.fake.drop_next(),
             lambda: feishu.fake.fail_next(),
             lambda: feishu.fake.remove_bot(bot.hook_id),
-        ):
+        ]
+        for arm in arms:
             arm()
             with pytest.raises(ChannelError) as caught:
                 await channel.publish(message(), idempotency_key="k2")

@@ -114,9 +114,7 @@ async def test_lark_is_a_base_url() -> None:
         return ok(request)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    lark = Feishu(
-        "lark", {"hook_id": HOOK}, client=client, base_url="https://open.larksuite.com/"
-    )
+    lark = Feishu("lark", {"hook_id": HOOK}, client=client, base_url="https://open.larksuite.com/")
     await lark.publish(message(), idempotency_key="k")
     assert str(seen[0].url) == f"https://open.larksuite.com/open-apis/bot/v2/hook/{HOOK}"
 
@@ -127,8 +125,12 @@ async def test_lark_is_a_base_url() -> None:
         (200, {"code": 19021, "msg": "sign match fail"}, Misconfigured, 19021),
         (200, {"code": 19022, "msg": "Ip Not Allowed"}, Misconfigured, 19022),
         (200, {"code": 19024, "msg": "Key Words Not Found"}, Misconfigured, 19024),
-        (200, {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"},
-         Misconfigured, 19001),
+        (
+            200,
+            {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"},
+            Misconfigured,
+            19001,
+        ),
         (200, {"code": 19001, "msg": "param invalid: msg_type"}, BadContent, 19001),
         (200, {"code": 11232, "msg": "frequency limited psm[x]appID[1500]"}, RateLimited, 11232),
         (200, {"code": 9499, "msg": "too many request"}, RateLimited, 9499),
@@ -197,8 +199,7 @@ async def test_rate_limits_carry_a_retry_hint() -> None:
         (httpx.ConnectError("refused"), Retryable),
         (httpx.ConnectTimeout("connect timed out"), Retryable),
         (httpx.ReadTimeout("read timed out"), Unconfirmed),
-        (httpx.RemoteProtocolError("Server disconnected without sending a response."),
-         Unconfirmed),
+        (httpx.RemoteProtocolError("Server disconnected without sending a response."), Unconfirmed),
         (httpx.WriteError("broken pipe"), Unconfirmed),
     ],
     ids=["connect", "connect-timeout", "read-timeout", "dropped", "write"],
