@@ -87,7 +87,6 @@ _CST = timezone(timedelta(hours=8), "CST")
 _POLICY = SMTP_POLICY.clone(cte_type="7bit")
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _AUTH_CODES = frozenset({530, 534, 535, 538})
-_KIND_TAG = {"interpretation": "解读", "rebuttal": "辟谣", "notice": "通知", "test": "测试"}
 
 
 def message_id(idempotency_key: str) -> str:
@@ -374,7 +373,8 @@ class Email(Channel):
         if outcome.refused:
             listed = "；".join(f"{a}（{c} {t}）" for a, (c, t) in outcome.refused.items())
             detail += f"；以下收件人被拒收，未收到邮件：{listed}"
-        log.info("channel %s: mail %s accepted (%d %s)", self.id, mid, outcome.code, outcome.reply)
+        reply = self.redact(outcome.reply)
+        log.info("channel %s: mail %s accepted (%d %s)", self.id, mid, outcome.code, reply)
         return Receipt(
             status="published",
             external_id=mid,

@@ -3,6 +3,8 @@
 from tests.fakes.dingtalk import dingtalk as dingtalk
 from tests.fakes.feishu import feishu as feishu
 from tests.fakes.portals import portal, portal_factory
+from tests.fakes.smtp import smtp_certificate as smtp_certificate
+from tests.fakes.smtp import smtp_server as smtp_server
 from tests.fakes.telegram import telegram_api as telegram_api
 from tests.fakes.webhook import webhook, webhook_factory
 from tests.fakes.wechat import wechat as wechat
