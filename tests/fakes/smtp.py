@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import os
 import shutil
 import ssl
 import subprocess
@@ -26,6 +25,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.conftest import require_service
 from tests.fakes.portals import unused_port
 
 __all__ = [
@@ -219,10 +219,7 @@ class FakeSMTP:
 def smtp_certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
     """A self-signed certificate for 127.0.0.1 (skipped without ``openssl``; failed under CI)."""
     if shutil.which("openssl") is None:
-        reason = "the openssl command is not available to make a test certificate"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        require_service("openssl", "the command is needed to make a test certificate")
     return make_certificate(tmp_path_factory.mktemp("smtp-tls"))
 
 
