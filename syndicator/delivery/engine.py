@@ -71,7 +71,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Render = Callable[[Push, type[Channel]], list[Message]]
+Render = Callable[[Push, Channel], list[Message]]
 
 
 class DeliveryError(ValueError):
@@ -84,7 +84,7 @@ def content_hash(kind: str, title: str, body: str, summary: str | None, url: str
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def plain_render(push: Push, adapter: type[Channel]) -> list[Message]:
+def plain_render(push: Push, adapter: Channel) -> list[Message]:
     """The simplest rendering: the push as it is, in the adapter's preferred format."""
     fmt = adapter.formats[0]
     body = push.body
@@ -267,7 +267,7 @@ class DeliveryEngine:
         channels: the channel instances by id (see :func:`syndicator.delivery.build_channels`).
         limiter: shared rate windows.
         now: the clock (UTC-aware datetimes).
-        render: push × adapter → the messages to publish (default :func:`plain_render`).
+        render: push × channel instance → the messages to publish (default :func:`plain_render`).
         lease_seconds: how long a claim holds; longer than any publish can take.
         max_attempts, backoff_base, backoff_cap: retries (exponential, ±20 % jitter).
         check_interval: seconds between status checks of a ``publishing`` delivery.
@@ -369,7 +369,7 @@ class DeliveryEngine:
                 error="推送内容不存在 / push not found",
             )
         try:
-            parts = self._render(push, type(channel))
+            parts = self._render(push, channel)
         except Exception as exc:  # the content cannot be sent on this channel as it is
             return self._finish(
                 job, DeliveryState.FAILED, "bad_content", now, 0.0, error=channel.redact(str(exc))

@@ -358,8 +358,9 @@ class FakeWeChat:
             elif fault.kind == "drop":
                 if fault.processed:
                     self._respond(record)
-                await _drop(receive, send)
+                # Recorded before the connection closes: the client may look at once.
                 record.status = None
+                await _drop(receive, send)
                 return
         await self._respond(record)(scope, receive, send)
 
