@@ -218,6 +218,7 @@ class Channel(ABC):
     * ``capabilities`` — what it can send (:class:`Capability`);
     * ``formats`` — the message formats it accepts, preferred first;
     * ``limit`` — the body's length limit and how it is counted (``None``: none);
+      ``format_limits`` — a different limit for some formats (WeCom: 4096 bytes as markdown);
     * ``title_limit`` — the title's, where the platform has one;
     * ``rate`` — the platform's own rate limits as ``(messages, seconds)`` pairs;
     * ``required_fields`` / ``optional_fields`` — configuration keys;
@@ -239,6 +240,7 @@ class Channel(ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.TEXT})
     formats: ClassVar[tuple[Format, ...]] = ("plain",)
     limit: ClassVar[Limit | None] = None
+    format_limits: ClassVar[Mapping[Format, Limit]] = {}
     title_limit: ClassVar[Limit | None] = None
     rate: ClassVar[tuple[tuple[int, float], ...]] = ()
     required_fields: ClassVar[tuple[str, ...]] = ()
@@ -272,6 +274,11 @@ class Channel(ABC):
         self.client = client
         url = base_url or self.default_base_url
         self.base_url = url.rstrip("/") if url else None
+
+    @classmethod
+    def limit_for(cls, format: Format) -> Limit | None:
+        """The body's limit when sent as *format*."""
+        return cls.format_limits.get(format, cls.limit)
 
     @abstractmethod
     async def publish(self, message: Message, *, idempotency_key: str) -> Receipt:

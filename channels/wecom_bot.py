@@ -53,6 +53,7 @@ from channels.base import (
     BadContent,
     Capability,
     ChannelConfigError,
+    Format,
     LengthUnit,
     Limit,
     Message,
@@ -125,6 +126,7 @@ class WeComBot(RobotChannel):
     )
     formats = ("plain", "markdown")
     limit = TEXT_LIMIT
+    format_limits: ClassVar[Mapping[Format, Limit]] = {"markdown": MARKDOWN_LIMIT}
     title_limit = TITLE_LIMIT
     rate = ((20, 60.0),)
     required_fields = ("key",)

@@ -53,6 +53,7 @@ from syndicator.db.models import (
     SourceHealth,
     WindowBasis,
 )
+from syndicator.delivery.render import Preview
 from syndicator.labels import (
     BASIS_ZH,
     HEALTH_ZH,
@@ -1182,7 +1183,46 @@ def pushes_create(
             )
         except DeliveryError as exc:
             raise _fail(str(exc)) from None
-    say(f"已起草推送 {push_id}：「{title}」→ {', '.join(channel)}（批准后发送）")
+        say(f"已起草推送 {push_id}：「{title}」→ {', '.join(channel)}（批准后发送）")
+        _say_previews(services.preview(push_id), full=False)
+
+
+def _say_previews(previews: Sequence[Preview], *, full: bool) -> None:
+    for preview in previews:
+        if not preview.ok:
+            say(
+                f"  ✗ {preview.channel_id}：不能发送，批准前须修改 / cannot be sent："
+                f"{preview.error}"
+            )
+            continue
+        parts = preview.messages
+        size = sum(len(m.body) for m in parts)
+        split = f"，拆为 {len(parts)} 条" if len(parts) > 1 else ""
+        say(f"  ✓ {preview.channel_id}：{parts[0].format} 格式，正文 {size} 字{split}")
+        if full:
+            for index, message in enumerate(parts, 1):
+                if len(parts) > 1:
+                    say(f"    ── 第 {index}/{len(parts)} 条 ──")
+                say(f"    标题：{message.title}")
+                for line in message.body.splitlines():
+                    say(f"    {line}")
+
+
+@pushes_app.command("preview")
+def pushes_preview(
+    push_id: Annotated[int, typer.Argument(metavar="ID", help="推送编号 / push id")],
+) -> None:
+    """预览推送在各渠道的呈现（不发送）/ Show how a push comes out on each channel."""
+    from syndicator.delivery.engine import DeliveryError
+
+    with _services(_settings()) as services:
+        try:
+            previews = services.preview(push_id)
+        except DeliveryError as exc:
+            raise _fail(str(exc)) from None
+        _say_previews(previews, full=True)
+        if not all(p.ok for p in previews):
+            raise typer.Exit(1)
 
 
 @pushes_app.command("approve")
@@ -1190,18 +1230,16 @@ def pushes_approve(
     push_id: Annotated[int, typer.Argument(metavar="ID", help="推送编号 / push id")],
     by: Annotated[str | None, _BY] = None,
 ) -> None:
-    """批准推送并发送到各渠道 / Approve a push: one delivery per channel, sent at once."""
-    from syndicator.delivery.engine import DeliveryError, approve_push
+    """批准推送并发送到各渠道 / Approve a push: one delivery per channel, sent at once.
+
+    每个渠道都须能按其格式与长度规则发送，否则拒绝批准（推送保持草稿）。
+    """
+    from syndicator.delivery.engine import DeliveryError
 
     settings = _settings()
     with _services(settings) as services:
         try:
-            ids = approve_push(
-                services.db,
-                push_id,
-                by=f"staff:{by or getpass.getuser()}",
-                now=services.clock.now(),
-            )
+            ids = services.approve(push_id, by=f"staff:{by or getpass.getuser()}")
         except DeliveryError as exc:
             raise _fail(str(exc)) from None
         say(f"已批准推送 {push_id}，{len(ids)} 个渠道排队发送")

@@ -10,7 +10,11 @@ Targets (``[[notify.targets]]`` in ``syndicator.toml``, see docs/configuration.m
 
 * :class:`ConsoleTarget` writes a zh-CN line or a few to a stream or callable;
 * :class:`LogTarget` logs to ``syndicator.notice`` (WARNING for breaches and the like, else INFO);
-* :class:`WebhookTarget` POSTs signed JSON.
+* :class:`WebhookTarget` POSTs signed JSON;
+* :class:`ChannelTarget` hands the notice to the delivery engine for one of the ``[[channels]]``
+  (a WeCom/DingTalk/Feishu robot, Telegram, email …): an approved ``notice`` push whose delivery
+  has the engine's retries, rate limits and log (:mod:`syndicator.delivery.notices`). For such a
+  target ``sent`` means "in the outbox"; ``syndicator deliveries list`` shows how it went.
 
 A target reports failure by raising::
 
@@ -74,12 +78,14 @@ __all__ = [
     "NOTICE_LOGGER",
     "UNROUTED",
     "WARNING_KINDS",
+    "ChannelTarget",
     "ConsoleTarget",
     "DeliveryError",
     "DispatchReport",
     "LogTarget",
     "NoticeMessage",
     "Notifier",
+    "Outbox",
     "RateLimited",
     "Rejected",
     "Route",
@@ -90,6 +96,7 @@ __all__ = [
     "claim_due_notices",
     "encode_payload",
     "headline",
+    "notice_text",
     "sign",
     "site_ancestry",
 ]
@@ -314,7 +321,8 @@ class Target(ABC):
     def send(self, message: NoticeMessage) -> None:
         """Deliver *message* once, or raise.
 
-        Must not touch the database. Returning means delivered.
+        Must not touch the database (but :class:`ChannelTarget`, whose delivery *is* a row in
+        the outbox). Returning means delivered.
 
         Raises:
             DeliveryError: with ``retryable`` and ``retry_after`` set as the failure warrants.
@@ -404,6 +412,81 @@ class LogTarget(Target):
                 "site_id": message.site_id,
             },
         )
+
+
+def notice_text(message: NoticeMessage) -> tuple[str, str]:
+    """The title and body a channel gets for *message* (zh-CN, times in Asia/Shanghai)."""
+    where = message.site_name or message.site_id
+    lines = [f"类别：{message.kind_zh}"]
+    if where:
+        lines.append(f"单位：{where}")
+    lines.append(f"时间：{format_local(message.created_at)}（北京时间）")
+    lines.extend(line for line in message.body.splitlines() if line.strip())
+    return f"{message.kind_zh}｜{message.title}", "\n".join(lines)
+
+
+class ChannelTarget(Target):
+    """Puts the notice in the delivery outbox for the channel instance *channel*.
+
+    Args:
+        id: the target id.
+        channel: the ``[[channels]]`` id the notice goes to.
+        db: the database holding the outbox.
+        now: the clock.
+        submitted: called with the new delivery's id (enqueue it now; the sweeper would
+            otherwise pick it up within ``scheduler.sweep_seconds``).
+        route: which notices this target takes.
+    """
+
+    kind = "channel"
+
+    def __init__(
+        self,
+        id: str,
+        *,
+        channel: str,
+        db: Database,
+        now: Callable[[], datetime],
+        submitted: Callable[[int], object] | None = None,
+        route: Route | None = None,
+    ) -> None:
+        super().__init__(id, route=route)
+        self.channel = channel
+        self._db = db
+        self._now = now
+        self._submitted = submitted
+
+    def send(self, message: NoticeMessage) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from syndicator.delivery.notices import submit_notice
+
+        title, body = notice_text(message)
+        try:
+            delivery_id, created = submit_notice(
+                self._db,
+                notice_id=message.id,
+                target_id=self.id,
+                channel_id=self.channel,
+                title=title,
+                body=body,
+                now=self._now(),
+            )
+        except SQLAlchemyError as exc:
+            raise DeliveryError(
+                f"无法写入投递队列 / cannot queue the delivery: {type(exc).__name__}",
+                retryable=True,
+            ) from exc
+        if created and self._submitted is not None:
+            try:
+                self._submitted(delivery_id)
+            except Exception:  # the row is in the outbox: the sweeper sends it anyway
+                log.warning(
+                    "通知 %d 的投递 %d 未能立即排队，将由清扫任务发送", message.id, delivery_id
+                )
+
+    def __repr__(self) -> str:
+        return f"ChannelTarget(id={self.id!r}, channel={self.channel!r})"
 
 
 def sign(secret: str | Secret, timestamp: int, body: bytes) -> str:
@@ -671,6 +754,7 @@ class Notifier:
         console: IO[str] | Callable[[str], object] | None = None,
         http_client: httpx.Client | None = None,
         rand: Callable[[], float] | None = None,
+        outbox: Outbox | None = None,
     ) -> Notifier:
         """Build the targets ``settings.notify`` lists.
 
@@ -680,10 +764,20 @@ class Notifier:
             http_client: shared by every webhook target and not closed by :meth:`close`; by
                 default each webhook target has its own.
             rand: see the class.
+            outbox: the delivery outbox, required by ``channel`` targets.
+
+        Raises:
+            ValueError: a ``channel`` target without *outbox*.
         """
         notify = settings.notify
         targets = [
-            _target(t, console=console, client=http_client, user_agent=settings.fetch.user_agent)
+            _target(
+                t,
+                console=console,
+                client=http_client,
+                user_agent=settings.fetch.user_agent,
+                outbox=outbox,
+            )
             for t in notify.targets
         ]
         return cls(
@@ -917,14 +1011,35 @@ class Notifier:
             return status
 
 
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """What ``channel`` targets need: the database, the clock, and how to enqueue a delivery."""
+
+    db: Database
+    now: Callable[[], datetime]
+    submitted: Callable[[int], object] | None = None
+
+
 def _target(
     config: NotifyTargetSettings,
     *,
     console: IO[str] | Callable[[str], object] | None,
     client: httpx.Client | None,
     user_agent: str,
+    outbox: Outbox | None = None,
 ) -> Target:
     route = Route.of(kinds=config.kinds, sites=config.sites)
+    if config.kind == "channel":
+        if outbox is None or config.channel is None:
+            raise ValueError(f"channel target {config.id!r} needs a channel and the outbox")
+        return ChannelTarget(
+            config.id,
+            channel=config.channel,
+            db=outbox.db,
+            now=outbox.now,
+            submitted=outbox.submitted,
+            route=route,
+        )
     if config.kind == "console":
         return ConsoleTarget(config.id, out=console, route=route)
     if config.kind == "log":

@@ -21,7 +21,8 @@ from syndicator.compliance.engine import ComplianceEngine, TickReport
 from syndicator.db.session import Database
 from syndicator.delivery.engine import DeliveryEngine, Outcome
 from syndicator.delivery.limits import LocalRateLimiter, RateLimiter, RedisRateLimiter
-from syndicator.notify import DispatchReport, Notifier
+from syndicator.delivery.render import Preview, PushRenderer
+from syndicator.notify import DispatchReport, Notifier, Outbox
 from syndicator.rules import load_profile
 from syndicator.settings import Settings, load_settings
 from syndicator.sources.due import claim_due
@@ -53,6 +54,7 @@ class Services:
         self.clock: Clock = clock or SystemClock()
         self.db = db or Database(settings.database_url)
         self.profile = load_profile(settings.profile)
+        self.renderer = PushRenderer.from_settings(settings)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._poller: Poller | None = None
@@ -130,7 +132,8 @@ class Services:
         """Delivers notices to the targets of ``[notify]`` (see :mod:`syndicator.notify`)."""
         with self._lock:
             if self._notifier is None:
-                self._notifier = Notifier.from_settings(self.settings)
+                outbox = Outbox(self.db, self.clock.now, submitted=self.enqueue_delivery)
+                self._notifier = Notifier.from_settings(self.settings, outbox=outbox)
             return self._notifier
 
     def use_notifier(self, notifier: Notifier) -> None:
@@ -159,7 +162,11 @@ class Services:
                 channels = build_channels(self.settings.channels, load_registry(), client=client)
                 self._delivery_client = client
                 self._delivery = DeliveryEngine(
-                    self.db, channels, limiter=self._rate_limiter(), now=self.clock.now
+                    self.db,
+                    channels,
+                    limiter=self._rate_limiter(),
+                    now=self.clock.now,
+                    render=self.renderer,
                 )
             return self._delivery
 
@@ -177,6 +184,44 @@ class Services:
         return httpx.AsyncClient(
             timeout=timeout, headers={"User-Agent": self.settings.fetch.user_agent}
         )
+
+    def preview(self, push_id: int) -> list[Preview]:
+        """How push *push_id* comes out on each of its channels (nothing is sent)."""
+        from syndicator.db.models import Push
+        from syndicator.delivery.engine import DeliveryError
+
+        with self.db.session() as session:
+            push = session.get(Push, push_id)
+            if push is None:
+                raise DeliveryError(f"没有编号为 {push_id} 的推送 / no push {push_id}")
+            session.expunge(push)
+        return self.renderer.preview(push, self.delivery.channels)
+
+    def approve(self, push_id: int, *, by: str) -> list[int]:
+        """Approve a draft once every channel can take it as it is (see
+        :func:`syndicator.delivery.engine.approve_push`); returns the delivery ids."""
+        from syndicator.delivery.engine import approve_push
+
+        channels = self.delivery.channels
+        return approve_push(
+            self.db,
+            push_id,
+            by=by,
+            now=self.clock.now(),
+            check=lambda push: self.renderer.problems(push, channels),
+        )
+
+    def enqueue_delivery(self, delivery_id: int) -> None:
+        """Have a delivery sent now: a Celery task in distributed mode, else in this process.
+
+        Whatever happens here, the row is in the outbox: the sweeper sends it if this fails.
+        """
+        if self.settings.distributed:
+            from workers.tasks import deliver_task
+
+            deliver_task.delay(delivery_id)
+        else:
+            self.deliver(delivery_id)
 
     def deliver(self, delivery_id: int) -> Outcome:
         """Send one delivery now (blocking; see :meth:`DeliveryEngine.deliver`)."""

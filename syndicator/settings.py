@@ -39,6 +39,7 @@ __all__ = [
     "NotifySettings",
     "NotifyTargetKind",
     "NotifyTargetSettings",
+    "RenderSettings",
     "SchedulerSettings",
     "Secret",
     "Settings",
@@ -135,7 +136,7 @@ class Secret:
         return hash(self._value)
 
 
-NotifyTargetKind = Literal["console", "log", "webhook"]
+NotifyTargetKind = Literal["console", "log", "webhook", "channel"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -145,11 +146,14 @@ class NotifyTargetSettings:
     ``kinds`` and ``sites`` are ``None`` when unset (every kind, every site). ``sites`` matches a
     site and everything below it in the hierarchy; a notice about no site only goes to targets
     whose ``sites`` is unset. ``secret`` is read from the variable ``secret_env`` names.
+    A ``channel`` target hands notices to the delivery engine for the ``[[channels]]``
+    instance ``channel`` names (a WeCom/DingTalk/Feishu robot, Telegram, email …).
     """
 
     id: str
     kind: NotifyTargetKind
     url: str | None = None
+    channel: str | None = None
     secret_env: str | None = None
     secret: Secret | None = None
     kinds: tuple[NoticeKind, ...] | None = None
@@ -160,6 +164,8 @@ class NotifyTargetSettings:
         parts = [f"id={self.id!r}", f"kind={self.kind!r}"]
         if self.url is not None:
             parts.append(f"url={mask_url(self.url)!r}")
+        if self.channel is not None:
+            parts.append(f"channel={self.channel!r}")
         if self.secret_env is not None:
             parts.append(f"secret_env={self.secret_env!r}, secret='***'")
         if self.kinds is not None:
@@ -196,8 +202,9 @@ class ChannelSettings:
     """One ``[[channels]]`` table: a configured channel instance (see docs/channels.md).
 
     Every ``<field>_env = "VAR"`` key becomes ``secrets[field]``, read from the environment
-    variable ``VAR``; the other keys are ``options``, passed to the adapter as they are. The
-    adapter's ``secret_fields`` decide which fields must come this way.
+    variable ``VAR``; ``render = {format = …, rule = …}`` is this instance's rendering policy;
+    the other keys are ``options``, passed to the adapter as they are. The adapter's
+    ``secret_fields`` decide which fields must come this way.
     """
 
     id: str
@@ -206,6 +213,8 @@ class ChannelSettings:
     options: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, Secret] = field(default_factory=dict)
     secret_envs: Mapping[str, str] = field(default_factory=dict)
+    render: Mapping[str, Any] = field(default_factory=dict)
+    """This instance's rendering policy (``format``, ``rule``) over its adapter type's."""
 
     def __repr__(self) -> str:
         envs = ", ".join(f"{k}=${v}" for k, v in sorted(self.secret_envs.items()))
@@ -213,6 +222,19 @@ class ChannelSettings:
             f"ChannelSettings(id={self.id!r}, type={self.type!r}, base_url={self.base_url!r}, "
             f"options={dict(self.options)!r}, secrets=[{envs}])"
         )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RenderSettings:
+    """``[render]``: how pushes are shaped for each channel (:mod:`syndicator.content`).
+
+    ``templates_dir`` replaces the built-in ``templates/messages`` (copy it and edit);
+    ``policies`` maps an adapter type to ``format``/``rule`` (``[render.weibo] rule = "refuse"``),
+    over the built-in table. Both are checked when the settings load.
+    """
+
+    templates_dir: Path | None = None
+    policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -231,6 +253,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     channels: tuple[ChannelSettings, ...] = ()
+    render: RenderSettings = field(default_factory=RenderSettings)
 
     @property
     def distributed(self) -> bool:
@@ -364,6 +387,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
     notify = _build_notify(tree.pop("notify", {}) or {}, f"{where} [notify]", env)
     channels = _build_channels(file_tree.get("channels"), f"{where} [[channels]]", env)
     tree.pop("channels", None)
+    render = _build_render(
+        tree.pop("render", {}) or {},
+        f"{where} [render]",
+        config_path.parent if config_path else base,
+    )
     tree.pop("data_dir", None)
 
     sources_file = tree.pop("sources_file", None) or tree.pop("sources", None)
@@ -379,7 +407,51 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         },
         where,
     )
-    return replace(settings, fetch=fetch, scheduler=scheduler, notify=notify, channels=channels)
+    _check_channel_targets(notify, channels, f"{where} [notify]")
+    return replace(
+        settings,
+        fetch=fetch,
+        scheduler=scheduler,
+        notify=notify,
+        channels=channels,
+        render=render,
+    )
+
+
+def _build_render(raw: Any, where: str, base: Path) -> RenderSettings:
+    from syndicator.content import PolicyError, policies_from_config
+
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f"{where}: must be a table")
+    values = dict(raw)
+    templates_dir = _resolve(values.pop("templates_dir", None), base)
+    if templates_dir is not None and not templates_dir.is_dir():
+        raise SettingsError(f"{where}.templates_dir: {templates_dir} is not a directory")
+    policies: dict[str, Mapping[str, Any]] = {}
+    for name, entry in values.items():
+        if not isinstance(entry, Mapping):
+            raise SettingsError(
+                f"{where}.{name}: must be a table of format/rule for the adapter {name!r} "
+                f'(e.g. [render.{name}] rule = "split"); the only other key is templates_dir'
+            )
+        policies[name] = dict(entry)
+    try:
+        policies_from_config(policies)
+    except PolicyError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+    return RenderSettings(templates_dir=templates_dir, policies=policies)
+
+
+def _check_channel_targets(
+    notify: NotifySettings, channels: tuple[ChannelSettings, ...], where: str
+) -> None:
+    known = {c.id for c in channels}
+    for target in notify.targets:
+        if target.kind == "channel" and target.channel not in known:
+            raise SettingsError(
+                f"{where}.targets (id {target.id!r}).channel: {target.channel!r} is not one of "
+                f"the [[channels]] ({', '.join(sorted(known)) or 'none configured'})"
+            )
 
 
 def _resolve(value: Any, base: Path) -> Path | None:
@@ -391,7 +463,7 @@ def _resolve(value: Any, base: Path) -> Path | None:
 
 _TARGET_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _TARGET_KINDS: tuple[str, ...] = get_args(NotifyTargetKind)
-_TARGET_KEYS = ("id", "kind", "url", "secret_env", "kinds", "sites", "timeout")
+_TARGET_KEYS = ("id", "kind", "url", "channel", "secret_env", "kinds", "sites", "timeout")
 _NOTICE_KINDS = tuple(k.value for k in NoticeKind)
 
 
@@ -478,6 +550,15 @@ def _build_target(
         for key in ("url", "secret_env"):
             if key in table:
                 raise SettingsError(f"{where}.{key}: only webhook targets take {key!r}")
+    channel = table.get("channel")
+    if kind == "channel":
+        if not isinstance(channel, str) or not channel:
+            raise SettingsError(
+                f"{where}.channel: required for a channel target: the id of one of the "
+                "[[channels]] (e.g. a WeCom or DingTalk group robot)"
+            )
+    elif channel is not None:
+        raise SettingsError(f"{where}.channel: only channel targets take 'channel'")
     timeout = _coerce(table.get("timeout", 10.0), "float", f"{where}.timeout")
     if timeout <= 0:
         raise SettingsError(f"{where}.timeout: must be more than 0 seconds")
@@ -485,6 +566,7 @@ def _build_target(
         id=target_id,
         kind=kind,
         url=url,
+        channel=channel,
         secret_env=secret_env if kind == "webhook" else None,
         secret=secret,
         kinds=_notice_kinds(table.get("kinds"), f"{where}.kinds"),
@@ -524,8 +606,9 @@ def _build_channels(raw: Any, where: str, env: Mapping[str, str]) -> tuple[Chann
         options: dict[str, Any] = {}
         secrets: dict[str, Secret] = {}
         envs: dict[str, str] = {}
+        render = _channel_render(table.get("render"), f"{at}.render", channel_id)
         for key, value in table.items():
-            if key in ("id", "type", "base_url"):
+            if key in ("id", "type", "base_url", "render"):
                 continue
             if key.endswith("_env"):
                 name = key[: -len("_env")]
@@ -549,9 +632,24 @@ def _build_channels(raw: Any, where: str, env: Mapping[str, str]) -> tuple[Chann
                 options=options,
                 secrets=secrets,
                 secret_envs=envs,
+                render=render,
             )
         )
     return tuple(built)
+
+
+def _channel_render(raw: Any, where: str, channel_id: str) -> dict[str, Any]:
+    from syndicator.content import PolicyError, policies_from_config
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise SettingsError(f'{where}: must be a table, e.g. render = {{ rule = "split" }}')
+    try:
+        policies_from_config({channel_id: raw})
+    except PolicyError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+    return dict(raw)
 
 
 def _webhook_url(value: Any, where: str) -> str:

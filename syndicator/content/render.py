@@ -485,14 +485,16 @@ def render_for(
     policies: Mapping[str, RenderPolicy] | None = None,
     templates_dir: str | os.PathLike[str] | None = None,
 ) -> list[Message]:
-    """:func:`render` with the name, formats and limits an adapter class declares."""
+    """:func:`render` with the name, formats and limits an adapter class declares (the
+    limit of the format the policy picks: ``Channel.limit_for``)."""
+    chosen = policy or policy_for(channel.name, policies)
+    format = chosen.choose_format(channel.name, channel.formats)
     return render(
         content,
         channel_name=channel.name,
         formats=channel.formats,
-        limit=channel.limit,
+        limit=channel.limit_for(format),
         title_limit=channel.title_limit,
-        policy=policy,
-        policies=policies,
+        policy=chosen,
         templates_dir=templates_dir,
     )

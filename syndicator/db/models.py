@@ -432,6 +432,8 @@ class Push(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     approved_at: Mapped[datetime | None]
     approved_by: Mapped[str | None] = mapped_column(String(200))
+    origin: Mapped[str | None] = mapped_column(String(200), unique=True)
+    """What made a system push (``notice-12-ops``: notice 12 for target ops); None for staff's."""
 
 
 class DeliveryState(enum.StrEnum):

@@ -155,11 +155,23 @@ def create_push(
         return push.id
 
 
-def approve_push(db: Database, push_id: int, *, by: str, now: datetime) -> list[int]:
+def approve_push(
+    db: Database,
+    push_id: int,
+    *,
+    by: str,
+    now: datetime,
+    check: Callable[[Push], Sequence[str]] | None = None,
+) -> list[int]:
     """Approve a draft: in the same transaction, one queued delivery per target channel.
 
+    *check* lists what stops the push from being sent as it is (a channel that would refuse
+    its length, say: :meth:`syndicator.delivery.render.PushRenderer.problems`); any problem
+    refuses the approval and the push stays a draft.
+
     Raises:
-        DeliveryError: no such push, or it is not a draft (approved twice creates nothing).
+        DeliveryError: no such push, it is not a draft (approved twice creates nothing), its
+            content no longer matches its hash, or *check* found problems.
     """
     with db.begin() as session:
         push = session.get(Push, push_id, with_for_update=True)
@@ -171,6 +183,10 @@ def approve_push(db: Database, push_id: int, *, by: str, now: datetime) -> list[
             push.kind, push.title, push.body, push.summary, push.url
         ):
             raise DeliveryError(f"推送 {push_id} 的内容与其指纹不符，请重新提交审核")
+        problems = check(push) if check is not None else ()
+        if problems:
+            lines = "\n".join(f"  - {p}" for p in problems)
+            raise DeliveryError(f"推送 {push_id} 不能批准，请先修改：\n{lines}")
         push.state, push.approved_at, push.approved_by = PushState.APPROVED, now, by
         rows = [
             Delivery(

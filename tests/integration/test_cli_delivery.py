@@ -94,3 +94,43 @@ def test_a_secret_written_in_the_file_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "secret is a secret and must not be written in the file" in result.stderr
     assert "plain-text-secret" not in result.stdout + result.stderr
+
+
+def test_preview_and_approval_name_the_channel_that_cannot_take_the_push(
+    webhook: FakeWebhook, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    env = _configure(data, webhook.url)
+    with (data / "syndicator.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            '[[channels]]\nid = "group"\ntype = "wecom_bot"\n'
+            'base_url = "http://127.0.0.1:9"\nkey_env = "GROUP_KEY"\n'
+            'render = { rule = "refuse" }\n'
+        )
+    env["GROUP_KEY"] = "wecom-robot-key-SECRET"
+    body = tmp_path / "解读.txt"
+    body.write_text(
+        "\n".join(["政策要点：" + "减税降费惠及市场主体。" * 20] * 30), encoding="utf-8"
+    )
+
+    created = syndicator(
+        data,
+        *("pushes", "create", "--title", "一图读懂减税降费", "--body-file", str(body)),
+        *("-c", "duty", "-c", "group"),
+        cwd=tmp_path,
+        extra_env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "✓ duty：plain 格式" in created.stdout
+    assert "✗ group：不能发送" in created.stdout and "超过上限 4096 字节(UTF-8)" in created.stdout
+
+    preview = syndicator(data, "pushes", "preview", "1", cwd=tmp_path, extra_env=env)
+    assert preview.returncode == 1
+    assert "标题：一图读懂减税降费" in preview.stdout and "政策要点：" in preview.stdout
+
+    approved = syndicator(data, "pushes", "approve", "1", cwd=tmp_path, extra_env=env)
+    assert approved.returncode == 1
+    assert "推送 1 不能批准" in approved.stderr and "group：" in approved.stderr
+    assert webhook.received == []  # refused as a whole: not even the channel that could take it
+    for result in (created, preview, approved):
+        assert "wecom-robot-key-SECRET" not in result.stdout + result.stderr

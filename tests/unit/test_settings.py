@@ -226,3 +226,57 @@ def test_notify_targets_cannot_come_from_the_environment(tmp_path: Path) -> None
 def test_empty_secret_variable_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="'HOOK_SECRET' for webhook target 'supervisor'"):
         _load_notify(tmp_path, _target(), HOOK_SECRET="")
+
+
+_ROBOT = '[[channels]]\nid = "ops"\ntype = "wecom_bot"\nkey_env = "OPS_KEY"\n'
+
+
+def test_render_policies_and_channel_targets_from_the_file(tmp_path: Path) -> None:
+    (tmp_path / "tpl").mkdir()
+    settings = _load_notify(
+        tmp_path,
+        '[render]\ntemplates_dir = "tpl"\n[render.weibo]\nrule = "refuse"\n'
+        + _ROBOT
+        + 'render = { format = "plain", rule = "truncate" }\n'
+        '[[notify.targets]]\nid = "duty"\nkind = "channel"\nchannel = "ops"\n',
+        OPS_KEY="k-1",
+    )
+    assert settings.render.templates_dir == tmp_path / "tpl"
+    assert settings.render.policies == {"weibo": {"rule": "refuse"}}
+    (ops,) = settings.channels
+    assert ops.render == {"format": "plain", "rule": "truncate"}
+    assert "render" not in ops.options  # not passed to the adapter as an option
+    (duty,) = settings.notify.targets
+    assert (duty.kind, duty.channel) == ("channel", "ops")
+    assert "channel='ops'" in repr(duty)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[render.weibo]\nrule = "shorten"\n', "渲染策略 weibo.rule：'shorten' 无效"),
+        ('[render]\nweibo = "split"\n', "[render].weibo: must be a table of format/rule"),
+        ('[render]\ntemplates_dir = "nowhere"\n', "templates_dir: "),
+        (_ROBOT + 'render = { rule = "cut" }\n', "(id 'ops').render: 渲染策略 ops.rule"),
+        (_ROBOT + 'render = "split"\n', "(id 'ops').render: must be a table"),
+        (
+            '[[notify.targets]]\nid = "duty"\nkind = "channel"\n',
+            "channel: required for a channel target",
+        ),
+        (
+            '[[notify.targets]]\nid = "duty"\nkind = "channel"\nchannel = "nope"\n',
+            "(id 'duty').channel: 'nope' is not one of the [[channels]] (none configured)",
+        ),
+        (
+            '[[notify.targets]]\nid = "duty"\nkind = "log"\nchannel = "ops"\n',
+            "only channel targets take 'channel'",
+        ),
+    ],
+)
+def test_bad_render_and_channel_target_settings_say_where(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        _load_notify(tmp_path, content, OPS_KEY="k-1")
+    assert message in str(caught.value)
+    assert str(tmp_path / "syndicator.toml") in str(caught.value)
