@@ -5,13 +5,17 @@ RSS feeds, four county/city sites: one UTF-8, one GBK, one redesigned so its sel
 nothing, one too slow to answer), writes a sources file for it into ``<data dir>/demo/``, and runs
 the same services as production: three polling rounds, between which the portals publish and
 repost new documents, each followed by the compliance tick (obligations, reposts found, deadlines,
-notices). Notices are delivered to the console. Nothing is mocked: every request crosses a real
-socket, and the deadlines are the jiangxi profile's 12 hours on the real clock.
+notices). Notices are delivered to the console, and breach notices also to the supervisors'
+WeCom group through the delivery engine. Then a push round (:mod:`syndicator.demo_channels`):
+a rebuttal and an interpretation drafted, previewed, approved and delivered to the WeChat,
+Weibo, WeCom, DingTalk and Feishu fakes. Nothing is mocked: every request crosses a real socket,
+and the deadlines are the jiangxi profile's 12 hours on the real clock.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +29,8 @@ from syndicator.compliance.engine import TickReport, format_span
 from syndicator.compliance.reports import compliance_report
 from syndicator.db import Database, upgrade
 from syndicator.db.models import (
+    Delivery,
+    DeliveryState,
     Entry,
     Item,
     Notice,
@@ -34,6 +40,7 @@ from syndicator.db.models import (
     Precision,
     Site,
 )
+from syndicator.demo_channels import ALERTS_GROUP, DemoPlatforms, push_round
 from syndicator.labels import (
     HEALTH_ZH,
     NOTICE_KIND_ZH,
@@ -41,7 +48,7 @@ from syndicator.labels import (
     PRECISION_ZH,
     STATUS_ZH,
 )
-from syndicator.notify import ConsoleTarget, Notifier
+from syndicator.notify import ChannelTarget, ConsoleTarget, Notifier, Route
 from syndicator.services import Services, install_services
 from syndicator.settings import Settings
 from syndicator.simulator import SimulatorServer, build_demo_world
@@ -202,11 +209,24 @@ def _notice_counts(services: Services) -> str:
     return "，".join(f"{NOTICE_KIND_ZH[k]} {counts[k]}" for k in NoticeKind if counts.get(k))
 
 
+def _alerts_line(services: Services, received: int) -> str:
+    with services.db.session() as session:
+        states = Counter(
+            session.scalars(select(Delivery.state).where(Delivery.channel_id == ALERTS_GROUP)).all()
+        )
+    waiting = states.get(DeliveryState.RETRY_WAIT, 0)
+    line = f"超时通知经投递引擎发往督查企业微信群（{ALERTS_GROUP}）：群内已收到 {received} 条"
+    if waiting:
+        line += f"，{waiting} 条因机器人频率上限（20 条/分钟）排队，稍后自动发送"
+    return line
+
+
 def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -> None:
     """Run three polling rounds against the simulator and show what was found."""
     settings = _demo_settings(settings)
     world = build_demo_world(datetime.now(UTC), slow_delay=slow_delay, broken="working")
-    with SimulatorServer(world.portal) as server:
+    with SimulatorServer(world.portal) as server, DemoPlatforms() as platforms:
+        settings = replace(settings, channels=platforms.channels)
         base = server.base_urls[0]
         assert settings.sources_file is not None
         settings.sources_file.write_text(world.sources_toml(base), encoding="utf-8")
@@ -219,7 +239,15 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
         services = Services(settings)
         install_services(services)
         shown: list[str] = []
-        services.use_notifier(Notifier([ConsoleTarget(out=shown.append)]))
+        supervisors = ChannelTarget(
+            "supervisors",
+            channel=ALERTS_GROUP,
+            db=services.db,
+            now=services.clock.now,
+            submitted=services.enqueue_delivery,
+            route=Route.of(kinds=["breach"]),
+        )
+        services.use_notifier(Notifier([ConsoleTarget(out=shown.append), supervisors]))
         try:
             config = load_sources(settings.sources_file)
             report = sync_sources(services.db, config, clock=services.clock)
@@ -263,6 +291,12 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
             console.print("各状态示例 / one obligation of each state:")
             console.print(_examples(services))
             console.print(f"已产生的通知 / notices raised: {_notice_counts(services)}")
+            console.print(
+                _alerts_line(services, len(platforms.wecom.delivered_to(platforms.alerts_key)))
+            )
+
+            console.rule("解读与辟谣推送 / pushes to channels")
+            push_round(services, platforms, console)
 
             with services.db.session() as session:
                 items = session.scalar(select(func.count()).select_from(Item))
@@ -277,7 +311,8 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
             console.print(
                 "提示：异常与无法访问的信息源不会被自动停用；“无法检查”不等于“未转载”。"
                 f" 可用 SYNDICATOR_DATA_DIR={settings.data_dir} 加 syndicator sources list、"
-                "compliance status、compliance report --since 日期、notices list 查看。"
+                "compliance status、compliance report --since 日期、notices list、"
+                "deliveries list 查看。"
             )
         finally:
             services.close()

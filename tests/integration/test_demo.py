@@ -38,5 +38,15 @@ def test_demo_polls_the_sample_portals_and_shows_every_case(tmp_path: Path) -> N
         assert state in text, state
     assert "[超时]" in text and "[无法检查]" in text  # notices delivered to the console
     assert "截止后无法检查栏目：转载上级文件" in text  # the slow site is never called compliant
+    # Breach notices reach the supervisors' WeCom group through the delivery engine.
+    assert "超时通知经投递引擎发往督查企业微信群（alerts-wecom）：群内已收到 20 条" in text
+    assert "因机器人频率上限（20 条/分钟）排队" in text  # the robot's limit is respected
+    # The push round: one rebuttal to five platforms, each over real HTTP to its fake.
+    assert "✓ jx-wechat：html" in text and "✓ jx-weibo：plain" in text
+    assert "查询公众号发布状态" in text and "https://mp.weixin.qq.com/s/" in text
+    assert "https://weibo.com/" in text
+    assert text.count("已发送") >= 6
+    assert "签名校验失败" in text  # the misconfigured Feishu bot fails on its own
+    assert "拆为 3 条依次发送" in text and "（3/3）" in text
     assert (tmp_path / "demo" / "syndicator.db").is_file()
     assert (tmp_path / "demo" / "sources.toml").is_file()
