@@ -53,6 +53,7 @@ from syndicator.db.models import (
     SourceHealth,
     WindowBasis,
 )
+from syndicator.delivery import ChannelInstanceError
 from syndicator.delivery.render import Preview
 from syndicator.labels import (
     BASIS_ZH,
@@ -127,6 +128,8 @@ def _services(settings: Settings) -> Iterator[Services]:
         _ensure_schema(settings, services.db)
         install_services(services)
         yield services
+    except ChannelInstanceError as exc:  # a [[channels]] table the adapter refuses
+        raise _fail(f"{exc}（检查 [[channels]] 配置）", 2) from None
     finally:
         services.close()
 
@@ -1061,7 +1064,7 @@ def channels_test(
 
     from channels.base import ChannelError, Message
     from channels.registry import load_registry
-    from syndicator.delivery import ChannelInstanceError, build_channel
+    from syndicator.delivery import build_channel
 
     settings = _settings()
     spec = next((c for c in settings.channels if c.id == channel_id), None)

@@ -134,3 +134,21 @@ def test_preview_and_approval_name_the_channel_that_cannot_take_the_push(
     assert webhook.received == []  # refused as a whole: not even the channel that could take it
     for result in (created, preview, approved):
         assert "wecom-robot-key-SECRET" not in result.stdout + result.stderr
+
+
+def test_a_channel_the_adapter_refuses_is_named_not_a_traceback(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "syndicator.toml").write_text(
+        '[[channels]]\nid = "group"\ntype = "wecom_bot"\nkeyy_env = "GROUP_KEY"\n',
+        encoding="utf-8",
+    )
+    result = syndicator(
+        data,
+        *("pushes", "create", "--title", "标题", "--body", "正文", "-c", "group"),
+        cwd=tmp_path,
+        extra_env={"GROUP_KEY": "k"},
+    )
+    assert result.returncode == 2
+    assert "channel 'group' (wecom_bot): missing field(s) key" in result.stderr
+    assert "Traceback" not in result.stderr
