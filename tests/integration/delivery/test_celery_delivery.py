@@ -15,25 +15,34 @@ the delivery states and the delivery log (``DeliveryAttempt`` rows). What is pro
    rows, which are then sent exactly once (a second tick finds nothing to do);
 3. a duplicated queue message sends nothing twice (the claim lets one worker through);
 4. a channel failing — for good (the robot was removed: ``failed``) or for now (the receiver
-   answers 5xx: ``retry_wait``) — does not hold up the other, and its error is in the log.
+   answers 5xx: ``retry_wait``) — does not hold up the other, and its error is in the log;
+5. a worker killed (SIGKILL, its whole process group) between send and record posts nothing
+   twice: on the WeCom robot (not ``idempotent``) the message the group got while the worker
+   waited for the answer is swept to ``unconfirmed``, never resent, until staff confirm it with
+   ``syndicator deliveries confirm ID --sent``; on the webhook (``idempotent``) the sweep
+   re-queues it and the receiver's duplicate filter drops the repeat: one effective delivery.
 
-The worker runs with ``--pool prefork --concurrency 2``. Waits poll with a timeout (no fixed
-sleeps); a timeout shows the worker's log. A task's completion is read from that log (results
+The worker runs with ``--pool prefork --concurrency 2``, in a session (process group) of its
+own so that a test can kill all of it at once. Waits poll with a timeout (no fixed sleeps); a
+timeout shows the worker's log. A task's completion is read from that log (results
 are not stored: ``task_ignore_result``), by the task id the test gave it.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -42,14 +51,16 @@ import pytest
 import redis
 from celery import Celery
 from sqlalchemy import select
+from starlette.types import Message, Receive, Scope, Send
 
 from syndicator.db import Database
 from syndicator.db.models import Delivery, DeliveryAttempt, DeliveryState
 from syndicator.delivery.engine import approve_push, create_push
 from tests.conftest import REDIS_URL, require_service
+from tests.fakes._base import serving
 from tests.fakes.webhook import SECRET as WEBHOOK_SECRET
 from tests.fakes.webhook import FakeWebhook, WebhookFactory
-from tests.fakes.wecom import WeComServer
+from tests.fakes.wecom import FakeWeCom, WeComServer
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +71,7 @@ ROOT = Path(__file__).resolve().parents[3]
 BROKER_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/14"))
 QUEUE = "syndicator"
 TIMEOUT = 30.0
+HOLD_LIMIT = 60.0  # a held answer is let go after this, whatever the test does
 
 WEBHOOK = "duty-room"
 WECOM = "jx-wecom"
@@ -71,6 +83,30 @@ BODY = "近日网传某地自来水被污染。经核查，该信息不实，供
 
 
 # -- the worker ---------------------------------------------------------------------------
+
+
+def _poll(predicate: Callable[[], object], what: str, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _process_group(pgid: int) -> dict[int, int]:
+    """The processes of group *pgid* that still run, pid → parent pid (Linux ``/proc``; a
+    zombie waiting for its reaper runs nothing and is left out)."""
+    found: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        # "pid (comm) state ppid pgrp …", and comm may hold spaces and parentheses.
+        state, ppid, pgrp = text[text.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == pgid and state != "Z":
+            found[int(stat.parent.name)] = int(ppid)
+    return found
 
 
 @dataclass
@@ -105,8 +141,35 @@ class Worker:
             f"tasks {', '.join(task_ids)} to finish",
         )
 
+    def kill(self) -> None:
+        """SIGKILL the whole worker at once — the parent and its prefork pool processes, one
+        signal to its process group, as the OOM killer or a lost host would; returns once none
+        of them runs any more. No shutdown code runs: nothing is recorded, nothing acked."""
+        pgid = self.process.pid  # the session leader: its pid is the group's id
+        group = _process_group(pgid)
+        pool = [pid for pid, ppid in group.items() if ppid == pgid]
+        assert pgid in group and len(pool) == 2, f"not a parent and 2 pool processes: {group}"
+        os.killpg(pgid, signal.SIGKILL)
+        assert self.process.wait(timeout=TIMEOUT) == -signal.SIGKILL
+        _poll(lambda: not _process_group(pgid), f"the worker's processes {sorted(group)} to die")
+
 
 StartWorker = Callable[[str, dict[str, str]], Worker]
+
+
+def _environment(tmp_path: Path, pg_url: str, secrets: dict[str, str]) -> dict[str, str]:
+    """The environment of a worker (and of the CLI) configured by ``tmp_path/syndicator.toml``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
+    env.update(
+        {
+            "SYNDICATOR_DATA_DIR": str(tmp_path),
+            "SYNDICATOR_CONFIG": str(tmp_path / "syndicator.toml"),
+            "SYNDICATOR_DATABASE_URL": pg_url,
+            "SYNDICATOR_BROKER_URL": BROKER_URL,
+            **secrets,
+        }
+    )
+    return env
 
 
 @pytest.fixture
@@ -138,18 +201,8 @@ def start_worker(tmp_path: Path, broker: redis.Redis, pg_url: str) -> Iterator[S
     started: list[tuple[Worker, Any]] = []
 
     def start(channels_toml: str, secrets: dict[str, str]) -> Worker:
-        config = tmp_path / "syndicator.toml"
-        config.write_text(channels_toml, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
-        env.update(
-            {
-                "SYNDICATOR_DATA_DIR": str(tmp_path),
-                "SYNDICATOR_CONFIG": str(config),
-                "SYNDICATOR_DATABASE_URL": pg_url,
-                "SYNDICATOR_BROKER_URL": BROKER_URL,
-                **secrets,
-            }
-        )
+        (tmp_path / "syndicator.toml").write_text(channels_toml, encoding="utf-8")
+        env = _environment(tmp_path, pg_url, secrets)
         log_path = tmp_path / f"worker-{len(started) + 1}.log"
         log = log_path.open("wb")
         process = subprocess.Popen(
@@ -176,6 +229,7 @@ def start_worker(tmp_path: Path, broker: redis.Redis, pg_url: str) -> Iterator[S
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: Worker.kill kills all of it
         )
         worker = Worker(process, log_path)
         started.append((worker, log))
@@ -187,7 +241,7 @@ def start_worker(tmp_path: Path, broker: redis.Redis, pg_url: str) -> Iterator[S
         try:
             worker.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            worker.process.kill()
+            os.killpg(worker.process.pid, signal.SIGKILL)
             worker.process.wait(timeout=10)
         log.close()
 
@@ -231,30 +285,126 @@ class Platforms:
         return len(self.wecom.fake.requests)
 
 
-@pytest.fixture
-def platforms(webhook_factory: WebhookFactory, wecom: WeComServer) -> Platforms:
-    receiver = webhook_factory(reply_ids=True)
+def _platforms(receiver: FakeWebhook, wecom: WeComServer) -> Platforms:
     secrets = {WEBHOOK_SECRET_ENV: WEBHOOK_SECRET, WECOM_KEY_ENV: wecom.key}
     return Platforms(receiver, wecom, secrets)
+
+
+@pytest.fixture
+def platforms(webhook_factory: WebhookFactory, wecom: WeComServer) -> Platforms:
+    return _platforms(webhook_factory(reply_ids=True), wecom)
+
+
+# -- holding an answer back: the moment between send and record --------------------------
+#
+# The fakes' own switches do not open that moment: ``slow_next`` waits *before* the fake looks
+# at the request (the message is posted only as the answer leaves, and the worker records it at
+# once), and ``drop_next(commit=True)`` posts it and closes the connection at once (the worker
+# records ``unconfirmed`` itself, no kill needed). So the tests hold the answer back around the
+# fakes, which are left to do what they always do, and kill the worker while it waits.
+
+
+class HeldAnswer:
+    """An ASGI wrapper around a fake: once armed, the next request is handled by the fake as
+    always — the robot posts the message in its group — but its answer waits here until
+    :meth:`release` (or :data:`HOLD_LIMIT`): the sender is left waiting, the message posted."""
+
+    def __init__(self, fake: FakeWeCom) -> None:
+        self.fake = fake
+        self.holding = threading.Event()
+        self._armed = False
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+
+    def hold_next(self) -> None:
+        with self._lock:
+            self._armed = True
+
+    def release(self) -> None:
+        self._released.set()
+
+    def close(self) -> None:
+        """:class:`SimulatorServer` calls it at stop: nothing stays held."""
+        self.release()
+        self.fake.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with self._lock:
+            held, self._armed = self._armed and scope["type"] == "http", False
+        if not held:
+            await self.fake(scope, receive, send)
+            return
+
+        async def send_later(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.holding.set()
+                await asyncio.to_thread(self._released.wait, HOLD_LIMIT)
+            await send(message)
+
+        await self.fake(scope, receive, send_later)
+
+
+@pytest.fixture
+def held_wecom() -> Iterator[tuple[WeComServer, HeldAnswer]]:
+    """The ``wecom`` fixture's fake (one robot), served behind a :class:`HeldAnswer`."""
+    fake = FakeWeCom()
+    key = fake.add_robot("693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa")
+    gate = HeldAnswer(fake)
+    with serving(gate) as base_url:
+        yield WeComServer(fake, base_url, key), gate
+
+
+class HeldClock:
+    """The webhook receiver's clock, which it reads at the signature check, after reading the
+    whole request and before filing it: once armed, the next read waits until :meth:`release`
+    (or :data:`HOLD_LIMIT`) — the request is on the receiver's side, the sender is waiting."""
+
+    def __init__(self) -> None:
+        self.holding = threading.Event()
+        self._armed = False
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+
+    def hold_next(self) -> None:
+        with self._lock:
+            self._armed = True
+
+    def release(self) -> None:
+        self._released.set()
+
+    def __call__(self) -> float:
+        with self._lock:
+            held, self._armed = self._armed, False
+        if held:
+            self.holding.set()
+            self._released.wait(HOLD_LIMIT)
+        return time.time()
+
+
+@pytest.fixture
+def held_clock() -> Iterator[HeldClock]:
+    clock = HeldClock()
+    yield clock
+    clock.release()
 
 
 # -- the outbox ---------------------------------------------------------------------------
 
 
-def _approve(db: Database) -> dict[str, int]:
-    """Draft and approve a push to both channels; the delivery id by channel."""
+def _approve(db: Database, channels: Sequence[str] = (WEBHOOK, WECOM)) -> dict[str, int]:
+    """Draft and approve a push to *channels* (both by default); the delivery id by channel."""
     now = datetime.now(UTC)
     push_id = create_push(
         db,
         kind="rebuttal",
         title=TITLE,
         body=BODY,
-        channels=[WEBHOOK, WECOM],
+        channels=list(channels),
         by="staff:li",
         now=now,
     )
     ids = approve_push(db, push_id, by="staff:wang", now=now)
-    return dict(zip([WEBHOOK, WECOM], ids, strict=True))
+    return dict(zip(channels, ids, strict=True))
 
 
 def _delivery(db: Database, delivery_id: int) -> Delivery:
@@ -282,6 +432,16 @@ def _log(db: Database, delivery_id: int) -> list[DeliveryAttempt]:
 
 def _states_are(db: Database, expected: dict[int, DeliveryState]) -> Callable[[], bool]:
     return lambda: all(_state(db, i) is state for i, state in expected.items())
+
+
+def _expire_lease(db: Database, delivery_id: int) -> None:
+    """Move the claim's lease of a ``sending`` row into the past."""
+    now = datetime.now(UTC)
+    with db.begin() as session:
+        row = session.get(Delivery, delivery_id, with_for_update=True)
+        assert row is not None and row.state is DeliveryState.SENDING
+        assert row.claimed_until is not None and row.claimed_until > now  # the live lease
+        row.claimed_until = now - timedelta(seconds=1)
 
 
 # -- the tests ----------------------------------------------------------------------------
@@ -436,3 +596,147 @@ def test_a_receiver_answering_5xx_waits_to_retry_without_holding_up_the_other(
     assert row.last_error == attempt.message
     assert row.next_attempt_at is not None and row.next_attempt_at > datetime.now(UTC)
     assert WEBHOOK_SECRET not in (row.last_error or "") + str(attempt.request)
+
+
+# The engine's lease is 300 s (``lease_seconds``): rather than wait it out, these tests move a
+# killed worker's lease into the past in PostgreSQL (:func:`_expire_lease`). It is the only thing
+# they fake; the kill, the sweep, the resend and the confirmation are all real.
+NOT_RESENT = "发送中断（进程终止），结果未知：不会自动重发，请核实"
+REQUEUED = "发送中断（进程终止）；平台会丢弃重复请求，已重新排队"
+
+
+def test_a_worker_killed_between_send_and_record_posts_nothing_twice_on_the_robot(
+    start_worker: StartWorker,
+    producer: Celery,
+    webhook_factory: WebhookFactory,
+    held_wecom: tuple[WeComServer, HeldAnswer],
+    pg_db: Database,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    wecom, gate = held_wecom
+    platforms = _platforms(webhook_factory(reply_ids=True), wecom)
+    robot = platforms.wecom.fake
+    first = start_worker(platforms.channels_toml, platforms.secrets)
+    delivery = _approve(pg_db, [WECOM])[WECOM]
+
+    # The robot posts the message in the group, and its answer is held back: the worker waits.
+    gate.hold_next()
+    send(producer, "deliver_task", delivery)
+    first.wait(gate.holding.is_set, "the robot to post the message and hold its answer")
+    assert [(r.status, r.errcode) for r in robot.requests] == [(200, 0)]
+    (posted,) = robot.delivered_to(wecom.key)
+    assert BODY in str(posted)
+    assert _state(pg_db, delivery) is DeliveryState.SENDING
+
+    first.kill()
+    gate.release()  # the answer goes nowhere: nobody is left to read it
+    row = _delivery(pg_db, delivery)
+    assert (row.state, row.attempts, row.sent_at) == (DeliveryState.SENDING, 1, None)
+    assert _log(pg_db, delivery) == []  # nothing was recorded
+
+    _expire_lease(pg_db, delivery)
+    second = start_worker(platforms.channels_toml, platforms.secrets)
+    tick = send(producer, "sweep_deliveries")
+    second.wait_for_tasks(tick)
+    # Not queued (due 0), and nothing to check: the robot cannot say what it posted.
+    assert ast.literal_eval(second.result(tick) or "") == {"due": 0, "checks": 0}
+    row = _delivery(pg_db, delivery)
+    assert (row.state, row.last_error, row.claimed_until) == (
+        DeliveryState.UNCONFIRMED,
+        NOT_RESENT,
+        None,
+    )
+    (attempt,) = _log(pg_db, delivery)
+    assert (attempt.action, attempt.outcome, attempt.message) == (
+        "sweep",
+        "unconfirmed",
+        NOT_RESENT,
+    )
+
+    # A late or repeated queue message for it sends nothing; neither does the next tick.
+    again = send(producer, "deliver_task", delivery)
+    next_tick = send(producer, "sweep_deliveries")
+    second.wait_for_tasks(again, next_tick)
+    assert "not due or held by another worker" in (second.result(again) or "")
+    assert ast.literal_eval(second.result(next_tick) or "") == {"due": 0, "checks": 0}
+    assert _state(pg_db, delivery) is DeliveryState.UNCONFIRMED
+    assert platforms.wecom_posts() == 1
+    assert len(robot.delivered_to(wecom.key)) == 1
+
+    # Staff see the message in the group and settle it.
+    command = ["deliveries", "confirm", str(delivery), "--sent", "--by", "li"]
+    confirmed = subprocess.run(
+        [sys.executable, "-m", "syndicator", *command, "--note", "群里已看到这条消息"],
+        cwd=ROOT,
+        env=_environment(tmp_path, pg_url, platforms.secrets),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
+    assert f"投递 {delivery}：已发送" in confirmed.stdout
+    row = _delivery(pg_db, delivery)
+    assert (row.state, row.confirmed_by) == (DeliveryState.SENT, "staff:li")
+    assert row.sent_at is not None
+    assert [(a.action, a.outcome, a.message) for a in _log(pg_db, delivery)] == [
+        ("sweep", "unconfirmed", NOT_RESENT),
+        ("confirm", "confirmed_sent", "staff:li: 群里已看到这条消息"),
+    ]
+    assert platforms.wecom_posts() == 1
+    assert len(robot.delivered_to(wecom.key)) == 1
+
+
+def test_a_worker_killed_between_send_and_record_is_resent_once_to_the_deduplicating_receiver(
+    start_worker: StartWorker,
+    producer: Celery,
+    webhook_factory: WebhookFactory,
+    wecom: WeComServer,
+    held_clock: HeldClock,
+    pg_db: Database,
+) -> None:
+    platforms = _platforms(webhook_factory(reply_ids=True, clock=held_clock), wecom)
+    receiver = platforms.webhook
+    first = start_worker(platforms.channels_toml, platforms.secrets)
+    delivery = _approve(pg_db, [WEBHOOK])[WEBHOOK]
+    key = f"push-{_delivery(pg_db, delivery).push_id}-{WEBHOOK}"
+
+    # The receiver has read the whole request and stops at its signature check: the worker waits.
+    held_clock.hold_next()
+    send(producer, "deliver_task", delivery)
+    first.wait(held_clock.holding.is_set, "the receiver to read the request and hold it")
+    assert _state(pg_db, delivery) is DeliveryState.SENDING
+
+    first.kill()
+    held_clock.release()  # the receiver files it and answers a sender that is gone
+    _poll(lambda: len(receiver.received) == 1, "the receiver to file the delivery")
+    assert receiver.requests == [(200, key)]
+    row = _delivery(pg_db, delivery)
+    assert (row.state, row.attempts, row.sent_at) == (DeliveryState.SENDING, 1, None)
+    assert _log(pg_db, delivery) == []
+
+    _expire_lease(pg_db, delivery)
+    second = start_worker(platforms.channels_toml, platforms.secrets)
+    tick = send(producer, "sweep_deliveries")
+    second.wait(_states_are(pg_db, {delivery: DeliveryState.SENT}), "the resent delivery")
+    second.wait_for_tasks(tick)
+    assert ast.literal_eval(second.result(tick) or "") == {"due": 1, "checks": 0}
+
+    # Sent twice, delivered once: the receiver's duplicate filter dropped the repeat.
+    assert receiver.requests == [(200, key), (200, key)]
+    assert receiver.duplicates == 1
+    (received,) = receiver.received
+    assert received.delivery_id == key and received.payload["title"] == TITLE
+    row = _delivery(pg_db, delivery)
+    assert (row.attempts, row.external_id, row.last_error) == (2, "rcv-1", None)
+    assert [(a.action, a.outcome, a.message) for a in _log(pg_db, delivery)] == [
+        ("sweep", "requeued", REQUEUED),
+        ("publish", "published", "接收方已确认（HTTP 200）"),
+    ]
+
+    # Nothing is due any more: the next tick sends nothing.
+    again = send(producer, "sweep_deliveries")
+    second.wait_for_tasks(again)
+    assert ast.literal_eval(second.result(again) or "") == {"due": 0, "checks": 0}
+    assert len(receiver.requests) == 2 and len(receiver.received) == 1
