@@ -1,9 +1,10 @@
-"""What the group-robot adapters share: posting one JSON message and reading its ``errcode``.
+"""What the group-bot adapters share: posting one JSON message and reading its ``errcode``.
 
 WeCom's and DingTalk's robots answer business errors with HTTP 200 and a non-zero ``errcode``
 (``docs/channel-contracts.md`` §0.1), so the body decides; the HTTP status only matters when
 there is no ``errcode`` to read. :meth:`RobotChannel._post` turns the transport-level outcomes
-into errors the same way for both:
+into errors the same way for both (the first two rows are :meth:`GroupBot._send`, which the
+Feishu bot shares):
 
 ==========================================  =========================================
 what happened                               raised
@@ -18,7 +19,7 @@ other HTTP status without ``errcode``       :class:`Misconfigured` (wrong base U
 ==========================================  =========================================
 
 Otherwise it returns the ``errcode`` for the adapter's own table. The robots' credentials ride
-in the query string (``key=``, ``access_token=``, ``sign=``): :meth:`RobotChannel.redact` also
+in the query string (``key=``, ``access_token=``, ``sign=``): :meth:`GroupBot.redact` also
 masks those parameters, so a URL in an exception or a log line shows none of them, and a filter
 on the ``httpx`` logger masks them in httpx's own request lines.
 """
@@ -28,43 +29,27 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any, ClassVar, Unpack
 
 import httpx
 
-from channels.base import (
-    Channel,
-    Misconfigured,
-    RateLimited,
-    Retryable,
-    Unconfirmed,
-)
+from channels._http import NOT_SENT, HttpChannel, HttpOptions, json_object, mask_logs, retry_after
+from channels.base import BadContent, Misconfigured, RateLimited, Receipt, Retryable, Unconfirmed
 
-__all__ = ["RobotChannel", "errcode", "truncate_utf8", "utf8_len"]
+__all__ = [
+    "GroupBot",
+    "RobotChannel",
+    "errcode",
+    "keywords_mismatch",
+    "texts",
+    "truncate_utf8",
+    "utf8_len",
+]
 
 log = logging.getLogger(__name__)
 
 _SECRET_PARAMS = re.compile(r"(?i)\b(key|access_token|sign|secret)=[^&\s'\"<>]*")
-
-
-class _RedactQuery(logging.Filter):
-    """Masks the robots' secret query parameters in httpx's own "HTTP Request: … URL" records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        masked = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
-
-
-def _guard_httpx_log() -> None:
-    # httpx logs every request URL at INFO, and a robot's credential is in its query string.
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactQuery) for f in logger.filters):
-        logger.addFilter(_RedactQuery())
 
 
 def utf8_len(text: str) -> int:
@@ -97,38 +82,139 @@ def errcode(data: Mapping[str, Any]) -> int | None:
         return None
 
 
-class RobotChannel(Channel):
-    """A group robot: one webhook, one JSON message per publish, no status check.
+def texts(value: Any, *, skip: Collection[str] = ()) -> Iterator[str]:
+    """Every string in the JSON-like *value*, except those under a key in *skip*."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if key not in skip:
+                yield from texts(item, skip=skip)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from texts(item, skip=skip)
 
-    Args:
-        clock: the wall clock (seconds since the epoch); for signatures and the rate windows.
+
+def keywords_mismatch(keywords: Collection[str]) -> str:
+    """What to tell staff when the platform refuses a message for its bot's custom keywords."""
+    configured = "、".join(keywords) if keywords else "未配置"
+    return (
+        "消息不含机器人的自定义关键词；请核对渠道配置的 keywords"
+        f"（当前：{configured}）与机器人安全设置是否一致"
+    )
+
+
+class GroupBot(HttpChannel):
+    """A bot in a group chat (WeCom, DingTalk, Feishu): one webhook, one JSON message per publish.
+
+    Its credential is part of the webhook's URL, which :meth:`_mask` hides: :meth:`redact` and
+    a filter on httpx's own request log apply it. The platform keeps no record a publish could
+    be checked against, so :meth:`_send` raises :class:`Unconfirmed` for a request that went out
+    without an answer: staff confirm it in the group.
     """
+
+    _log: ClassVar[logging.Logger] = log
+    """Where :meth:`_send` logs a request left without an answer."""
+
+    def __init__(self, id: str, config: Mapping[str, Any], **options: Unpack[HttpOptions]) -> None:
+        super().__init__(id, config, **options)
+        # httpx logs every request URL at INFO, and the bot's credential is in it.
+        mask_logs(self._mask)
+
+    @staticmethod
+    def _mask(text: str) -> str:
+        """*text* with the credential in the bot's URLs masked; each platform says how."""
+        return text
+
+    def redact(self, text: str) -> str:
+        """*text* with the secrets replaced by ``***`` and the webhook URLs masked."""
+        return self._mask(super().redact(text))
+
+    def _published(self, detail: str, data: Mapping[str, Any]) -> Receipt:
+        """The receipt of a message the bot accepted: final, but with no message id to give."""
+        return Receipt(
+            status="published", platform_code=0, detail=detail, raw=self.redact_data(data)
+        )
+
+    def _require_keyword(
+        self,
+        payload: Mapping[str, Any],
+        keywords: Collection[str],
+        *,
+        skip: Collection[str],
+        platform: str,
+    ) -> None:
+        """Refuse *payload* before sending when none of its texts holds one of *keywords*.
+
+        A bot with custom keywords (自定义关键词) rejects such a message anyway; *skip* names the
+        body's keys that hold markup or ids rather than text, *platform* the one that rejects.
+
+        Raises:
+            BadContent: ``platform_code`` ``"keywords"``; nothing when *keywords* is empty.
+        """
+        if keywords and not any(k in s for s in texts(payload, skip=skip) for k in keywords):
+            raise BadContent(
+                self._say(
+                    "消息不含机器人的任何自定义关键词（"
+                    + "、".join(keywords)
+                    + f"），{platform}会拒收；请在消息中加入其中一个"
+                ),
+                platform_code="keywords",
+            )
+
+    async def _send(
+        self, url: str, content: bytes, *, idempotency_key: str, service: str
+    ) -> httpx.Response:
+        """POST *content* (UTF-8 JSON) to *url*; return the response, whatever its status.
+
+        Raises:
+            Retryable: no connection (*service* names the platform in the message).
+            Unconfirmed: sent, but no answer came back (read timeout, connection dropped).
+        """
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        try:
+            return await self.client.post(url, content=content, headers=headers)
+        except NOT_SENT as exc:
+            raise Retryable(self._say(f"无法连接{service}：{self._exc(exc)}")) from None
+        except httpx.TransportError as exc:
+            self._log.warning(
+                "%s %s: no answer to send (%s): %s",
+                self.name,
+                self.id,
+                idempotency_key,
+                self._exc(exc),
+            )
+            raise Unconfirmed(
+                self._say(
+                    f"消息已发出但未收到应答（{self._exc(exc)}），可能已送达群聊；"
+                    "机器人无法查询发送结果，请到群里核对后再确认，切勿直接重发"
+                )
+            ) from None
+
+
+class RobotChannel(GroupBot):
+    """A WeCom or DingTalk group robot: the credential in the query string, ``errcode`` answers."""
 
     robot_path: ClassVar[str]
     """The send endpoint's path under the base URL."""
 
-    def __init__(
-        self,
-        id: str,
-        config: Mapping[str, Any],
-        *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url)
-        self._clock = clock
-        _guard_httpx_log()
+    @staticmethod
+    def _mask(text: str) -> str:
+        """*text* with the secret query parameters (``key=``, ``sign=`` …) shown as ``***``."""
+        return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", text)
 
-    def redact(self, text: str) -> str:
-        """*text* with the secrets and the secret query parameters replaced by ``***``."""
-        return _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}=***", super().redact(text))
+    def _forced_msgtype(self, extra: Mapping[str, Any], msgtypes: Collection[str]) -> str | None:
+        """The ``msgtype`` a message's *extra* forces, or ``None`` when it forces none.
 
-    def _say(self, text: str) -> str:
-        return self.redact(f"{self.title} {self.id}：{text}")
-
-    def _exc(self, exc: Exception) -> str:
-        return self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        Raises:
+            BadContent: it forces one that is not among *msgtypes*.
+        """
+        forced = extra.get("msgtype")
+        if forced is None:
+            return None
+        if forced not in msgtypes:
+            raise BadContent(self._say(f"不支持的消息类型 {forced!r}"))
+        return str(forced)
 
     async def _post(
         self, params: Mapping[str, str], payload: Mapping[str, Any], *, idempotency_key: str
@@ -145,26 +231,10 @@ class RobotChannel(Channel):
         query = "&".join(f"{k}={v}" for k, v in params.items())
         url = f"{self.base_url}{self.robot_path}?{query}"
         content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        try:
-            response = await self.client.post(url, content=content, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Retryable(self._say(f"无法连接{self.title}：{self._exc(exc)}")) from None
-        except httpx.TransportError as exc:
-            log.warning(
-                "%s %s: no answer to send (%s): %s",
-                self.name,
-                self.id,
-                idempotency_key,
-                self._exc(exc),
-            )
-            raise Unconfirmed(
-                self._say(
-                    f"消息已发出但未收到应答（{self._exc(exc)}），可能已送达群聊；"
-                    "机器人无法查询发送结果，请到群里核对后再确认，切勿直接重发"
-                )
-            ) from None
-        data = _json(response)
+        response = await self._send(
+            url, content, idempotency_key=idempotency_key, service=self.title
+        )
+        data = json_object(response) or {}
         code = errcode(data)
         status = response.status_code
         raw = self.redact_data(data)
@@ -179,7 +249,7 @@ class RobotChannel(Channel):
             if status == 429:
                 raise RateLimited(
                     self._say(f"请求过于频繁（HTTP {status}）"),
-                    retry_after=_retry_after(response),
+                    retry_after=retry_after(response),
                     http_status=status,
                     raw=raw,
                 )
@@ -197,18 +267,3 @@ class RobotChannel(Channel):
                 raw=raw,
             )
         return code, data, response
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
-    except ValueError:
-        return None

@@ -28,7 +28,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Required, TypedDict
 
 import httpx
 
@@ -206,6 +206,16 @@ class Unconfirmed(ChannelError):
 
 class ChannelConfigError(ValueError):
     """A channel configuration that cannot be used; the message names the channel and field."""
+
+
+class ChannelOptions(TypedDict, total=False):
+    """:class:`Channel`'s keyword arguments, for an adapter whose constructor adds none.
+
+    Such an adapter takes them as ``**options: Unpack[ChannelOptions]`` and passes them on.
+    """
+
+    client: Required[httpx.AsyncClient]
+    base_url: str | None
 
 
 class Channel(ABC):

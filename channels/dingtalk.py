@@ -42,18 +42,18 @@ import hashlib
 import hmac
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Mapping
+from typing import Any, ClassVar, NoReturn, Unpack
 from urllib.parse import quote_plus
 
 import httpx
 
-from channels._robot import RobotChannel, utf8_len
+from channels._config import config_error, string_list
+from channels._http import HttpOptions
+from channels._robot import RobotChannel, keywords_mismatch, utf8_len
 from channels.base import (
     BadContent,
     Capability,
-    ChannelConfigError,
     LengthUnit,
     Limit,
     Message,
@@ -102,29 +102,8 @@ def sign(secret: str, timestamp_ms: int) -> str:
     return quote_plus(base64.b64encode(digest).decode("ascii"))
 
 
-def _strings(value: Any, field: str, channel: str) -> tuple[str, ...]:
-    if value in (None, ""):
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if isinstance(value, list | tuple) and all(isinstance(v, str | int) for v in value):
-        return tuple(str(v).strip() for v in value if str(v).strip())
-    raise ChannelConfigError(
-        f"channel {channel!r} (dingtalk): {field} must be a list of strings or a "
-        "comma-separated string"
-    )
-
-
-def _texts(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if key not in ("msgtype", "at"):
-                yield from _texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _texts(item)
+# Keys of the body whose values are no text a keyword can be in.
+_NOT_TEXT = frozenset({"msgtype", "at"})
 
 
 class DingTalk(RobotChannel):
@@ -155,31 +134,22 @@ class DingTalk(RobotChannel):
     default_base_url = "https://oapi.dingtalk.com"
     robot_path: ClassVar[str] = "/robot/send"
 
-    def __init__(
-        self,
-        id: str,
-        config: Mapping[str, Any],
-        *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url, clock=clock)
+    def __init__(self, id: str, config: Mapping[str, Any], **options: Unpack[HttpOptions]) -> None:
+        super().__init__(id, config, **options)
         self.access_token = str(self.config["access_token"]).strip()
         secret = self.config.get("secret")
         self.secret = str(secret).strip() if secret not in (None, "") else None
         if self.secret is not None and not self.secret.startswith("SEC"):
-            raise ChannelConfigError(
-                f"channel {id!r} ({self.name}): secret must be the 加签 secret starting with "
-                "SEC (机器人安全设置 → 加签)"
+            raise config_error(
+                self, "secret must be the 加签 secret starting with SEC (机器人安全设置 → 加签)"
             )
-        self.keywords = _strings(self.config.get("keywords"), "keywords", id)
-        self.at_mobiles = _strings(self.config.get("at_mobiles"), "at_mobiles", id)
+        self.keywords = string_list(self, "keywords")
+        self.at_mobiles = string_list(self, "at_mobiles")
         at_all = self.config.get("at_all", False)
         if isinstance(at_all, str) and at_all.strip().lower() in ("true", "false", "1", "0", ""):
             at_all = at_all.strip().lower() in ("true", "1")
         if not isinstance(at_all, bool):
-            raise ChannelConfigError(f"channel {id!r} ({self.name}): at_all must be true or false")
+            raise config_error(self, "at_all must be true or false")
         self.at_all = at_all
 
     # -- publishing -----------------------------------------------------------------------
@@ -204,12 +174,7 @@ class DingTalk(RobotChannel):
         if code != 0:
             self._fail(code, data, response)
         log.info("dingtalk %s: sent %s as %s", self.id, idempotency_key, payload["msgtype"])
-        return Receipt(
-            status="published",
-            platform_code=0,
-            detail="已发送到钉钉群",
-            raw=self.redact_data(data),
-        )
+        return self._published("已发送到钉钉群", data)
 
     def payload(self, message: Message) -> dict[str, Any]:
         """The JSON body *message* becomes, checked against the limit and the keywords.
@@ -269,23 +234,12 @@ class DingTalk(RobotChannel):
             if users:
                 at["atUserIds"] = users
             payload["at"] = at
-        if self.keywords and not any(k in s for s in _texts(payload) for k in self.keywords):
-            raise BadContent(
-                self._say(
-                    "消息不含机器人的任何自定义关键词（"
-                    + "、".join(self.keywords)
-                    + "），钉钉会拒收；请在消息中加入其中一个"
-                ),
-                platform_code="keywords",
-            )
+        self._require_keyword(payload, self.keywords, skip=_NOT_TEXT, platform="钉钉")
         return payload
 
     def _msgtype(self, message: Message) -> str:
-        forced = message.extra.get("msgtype")
-        if forced is not None:
-            if forced not in MSGTYPES:
-                raise BadContent(self._say(f"不支持的消息类型 {forced!r}"))
-            return str(forced)
+        if (forced := self._forced_msgtype(message.extra, MSGTYPES)) is not None:
+            return forced
         if message.format not in ("plain", "markdown"):
             raise BadContent(
                 self._say(f"钉钉群机器人不接受 {message.format} 格式，请用纯文本或 markdown")
@@ -314,14 +268,10 @@ class DingTalk(RobotChannel):
     def _fail(self, code: int, data: Mapping[str, Any], response: httpx.Response) -> NoReturn:
         said = self.redact(str(data.get("errmsg") or ""))
         lower = said.lower()
-        kw: dict[str, Any] = {
-            "platform_code": code,
-            "http_status": response.status_code,
-            "raw": self.redact_data(dict(data)),
-        }
+        kw = self._details(code, response, data)
 
         def text(explain: str) -> str:
-            return self._say(f"{explain}（{code} {said}）" if said else f"{explain}（{code}）")
+            return self._refused(explain, code, said)
 
         if code == 310000:
             raise Misconfigured(text(self._security(lower)), **kw)
@@ -344,11 +294,7 @@ class DingTalk(RobotChannel):
 
     def _security(self, errmsg: str) -> str:
         if "keyword" in errmsg or "关键词" in errmsg:
-            configured = "、".join(self.keywords) if self.keywords else "未配置"
-            return (
-                "安全设置校验失败：消息不含机器人的自定义关键词；请核对渠道配置的 keywords"
-                f"（当前：{configured}）与机器人安全设置是否一致"
-            )
+            return "安全设置校验失败：" + keywords_mismatch(self.keywords)
         signing = ("timestamp", "时间戳", "sign", "签名")
         if self.secret is None and any(w in errmsg for w in signing):
             return "安全设置校验失败：机器人启用了加签，请在渠道配置中填写 secret（SEC 开头）"

@@ -56,16 +56,16 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses
 from html.parser import HTMLParser
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, Unpack
 
-import httpx
-
+from channels._config import config_error, nonempty_string
+from channels._markup import markdown_to_html
 from channels.base import (
     BadContent,
     Capability,
     Channel,
-    ChannelConfigError,
     ChannelError,
+    ChannelOptions,
     Format,
     Message,
     Misconfigured,
@@ -144,23 +144,6 @@ def html_to_text(body: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _markdown_to_html(text: str) -> str:
-    # Only for a markdown body that reaches the adapter although `formats` does not ask for one:
-    # headings, paragraphs, line breaks, **bold** and [links](url); everything else stays text.
-    blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        escaped = html.escape(block, quote=True)
-        escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
-        escaped = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', escaped)
-        heading = re.match(r"(#{1,6})\s+(.*)", escaped, re.DOTALL)
-        if heading:
-            level = len(heading.group(1))
-            blocks.append(f"<h{level}>{heading.group(2)}</h{level}>")
-        else:
-            blocks.append("<p>" + escaped.replace("\n", "<br>\n") + "</p>")
-    return "\n".join(blocks)
-
-
 def build_message(
     message: Message,
     *,
@@ -191,7 +174,7 @@ def build_message(
             text += f"\n\n原文链接：{message.url}"
         mail.set_content(text, charset="utf-8")
         return mail
-    body = message.body if message.format == "html" else _markdown_to_html(message.body)
+    body = message.body if message.format == "html" else markdown_to_html(message.body)
     text = html_to_text(body) if message.format == "html" else message.body
     if message.url and message.url not in body:
         link = html.escape(message.url, quote=True)
@@ -270,16 +253,15 @@ class Email(Channel):
         id: str,
         config: Mapping[str, Any],
         *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        **options: Unpack[ChannelOptions],
     ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url)
+        super().__init__(id, config, **options)
         self.clock = clock or (lambda: datetime.now(_CST))
         cfg = self.config
-        self.host = self._str("host")
+        self.host = nonempty_string(self, "host")
         self.port = self._int("port")
-        self.sender = self._str("sender")
+        self.sender = nonempty_string(self, "sender")
         recipients = cfg["recipients"]
         if isinstance(recipients, str) or not isinstance(recipients, list | tuple):
             self._bad("recipients", '应为地址列表，例如 ["a@example.gov.cn"]')
@@ -288,7 +270,7 @@ class Email(Channel):
         self.recipients: list[str] = list(recipients)
         if not _envelope(self.sender):
             self._bad("sender", f"不是邮件地址：{self.sender!r}")
-        self.username = self._str("username") if cfg.get("username") else None
+        self.username = nonempty_string(self, "username") if cfg.get("username") else None
         self.password = str(cfg["password"]) if cfg.get("password") else None
         if self.password and not self.username:
             self._bad("password", "配置了 password 却没有 username")
@@ -297,7 +279,7 @@ class Email(Channel):
         if self.ssl and self.starttls:
             self._bad("starttls", "ssl=true（隐式 TLS）与 starttls=true 不能同时开启，请去掉其一")
         self.verify = self._bool("verify", True)
-        self.ca_file = self._str("ca_file") if cfg.get("ca_file") else None
+        self.ca_file = nonempty_string(self, "ca_file") if cfg.get("ca_file") else None
         timeout = cfg.get("timeout", DEFAULT_TIMEOUT)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             self._bad("timeout", "应为正数（秒）")
@@ -308,13 +290,7 @@ class Email(Channel):
             log.warning("channel %s: 未启用 TLS，登录密码将以明文传输", id)
 
     def _bad(self, field_name: str, why: str) -> NoReturn:
-        raise ChannelConfigError(f"channel {self.id!r} ({self.name}): {field_name} {why}")
-
-    def _str(self, key: str) -> str:
-        value = self.config[key]
-        if not isinstance(value, str) or not value.strip():
-            self._bad(key, "应为非空字符串")
-        return value.strip()
+        raise config_error(self, f"{field_name} {why}")
 
     def _int(self, key: str) -> int:
         value = self.config[key]

@@ -50,17 +50,17 @@ import hmac
 import json
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Mapping
+from typing import Any, ClassVar, NoReturn, Unpack
 
 import httpx
 
+from channels._config import config_error, string_list
+from channels._http import HttpOptions, json_object, retry_after
+from channels._robot import GroupBot, keywords_mismatch
 from channels.base import (
     BadContent,
     Capability,
-    Channel,
-    ChannelConfigError,
     Format,
     LengthUnit,
     Limit,
@@ -106,48 +106,6 @@ def mask_hook(text: str) -> str:
     return _HOOK_IN_PATH.sub(r"\1***", text)
 
 
-class _MaskHookPath(logging.Filter):
-    """Masks hook ids in httpx's own "HTTP Request: POST <url>" records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        masked = mask_hook(text)
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
-
-
-def _guard_httpx_log() -> None:
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _MaskHookPath) for f in logger.filters):
-        logger.addFilter(_MaskHookPath())
-
-
-def _strings(value: Any, field: str, channel: str) -> tuple[str, ...]:
-    if value in (None, ""):
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return tuple(v.strip() for v in value if v.strip())
-    raise ChannelConfigError(
-        f"channel {channel!r} (feishu): {field} must be a list of strings or a "
-        "comma-separated string"
-    )
-
-
-def _texts(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if key not in _NOT_TEXT:
-                yield from _texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _texts(item)
-
-
 def _code(data: Mapping[str, Any]) -> int | None:
     for key in ("code", "StatusCode"):
         value = data.get(key)
@@ -160,22 +118,7 @@ def _code(data: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
-    except ValueError:
-        return None
-
-
-class Feishu(Channel):
+class Feishu(GroupBot):
     """Send to a Feishu (or Lark) group through a custom bot.
 
     Configuration:
@@ -201,32 +144,24 @@ class Feishu(Channel):
     optional_fields = ("secret", "keywords")
     secret_fields = ("hook_id", "secret")
     default_base_url = "https://open.feishu.cn"
+    _log = log
 
-    def __init__(
-        self,
-        id: str,
-        config: Mapping[str, Any],
-        *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url)
+    def __init__(self, id: str, config: Mapping[str, Any], **options: Unpack[HttpOptions]) -> None:
+        super().__init__(id, config, **options)
         hook = str(self.config["hook_id"]).strip()
         if HOOK_PATH in hook:
             hook = hook.split(HOOK_PATH, 1)[1].split("?", 1)[0].strip("/")
         if not _HOOK_ID.match(hook):
             # The value is a secret: the message describes it without showing it.
-            raise ChannelConfigError(
-                f"channel {id!r} (feishu): hook_id must be the id at the end of the bot's "
-                "webhook address (…/open-apis/bot/v2/hook/<hook_id>; letters, digits, '-')"
+            raise config_error(
+                self,
+                "hook_id must be the id at the end of the bot's webhook address "
+                "(…/open-apis/bot/v2/hook/<hook_id>; letters, digits, '-')",
             )
         self._hook_id = hook
         secret = self.config.get("secret")
         self._secret = str(secret).strip() if secret not in (None, "") else None
-        self.keywords = _strings(self.config.get("keywords"), "keywords", id)
-        self._clock = clock
-        _guard_httpx_log()
+        self.keywords = string_list(self, "keywords", numbers=False)
 
     # -- secrets --------------------------------------------------------------------------
 
@@ -234,15 +169,10 @@ class Feishu(Channel):
         """The secret values, the hook id as used (it may have been cut from a full address)."""
         return [*super().secrets(), self._hook_id]
 
-    def redact(self, text: str) -> str:
-        """*text* with the secrets replaced by ``***`` and every hook path masked."""
-        return mask_hook(super().redact(text))
-
-    def _say(self, text: str) -> str:
-        return self.redact(f"{self.title} {self.id}：{text}")
-
-    def _exc(self, exc: Exception) -> str:
-        return self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    @staticmethod
+    def _mask(text: str) -> str:
+        """*text* with every hook path masked (see :func:`mask_hook`)."""
+        return mask_hook(text)
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -273,34 +203,15 @@ class Feishu(Channel):
             )
         assert self.base_url is not None
         url = f"{self.base_url}{HOOK_PATH}{self._hook_id}"
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        try:
-            response = await self.client.post(url, content=content, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Retryable(self._say(f"无法连接飞书：{self._exc(exc)}")) from None
-        except httpx.TransportError as exc:
-            log.warning(
-                "feishu %s: no answer to send (%s): %s", self.id, idempotency_key, self._exc(exc)
-            )
-            raise Unconfirmed(
-                self._say(
-                    f"消息已发出但未收到应答（{self._exc(exc)}），可能已送达群聊；"
-                    "机器人无法查询发送结果，请到群里核对后再确认，切勿直接重发"
-                )
-            ) from None
-        data = _json(response)
+        response = await self._send(url, content, idempotency_key=idempotency_key, service="飞书")
+        data = json_object(response) or {}
         code = _code(data)
         if code is None or (code == 0 and response.status_code >= 500):
             self._no_code(response, data)
         if code != 0:
             self._fail(code, data, response)
         log.info("feishu %s: sent %s as %s", self.id, idempotency_key, payload["msg_type"])
-        return Receipt(
-            status="published",
-            platform_code=0,
-            detail="已发送到飞书群",
-            raw=self.redact_data(data),
-        )
+        return self._published("已发送到飞书群", data)
 
     def payload(self, message: Message) -> dict[str, Any]:
         """The message part of the body (no ``timestamp``/``sign``), checked for keywords.
@@ -367,15 +278,7 @@ class Feishu(Channel):
                 "elements": elements,
             }
             payload = {"msg_type": "interactive", "card": card}
-        if self.keywords and not any(k in s for s in _texts(payload) for k in self.keywords):
-            raise BadContent(
-                self._say(
-                    "消息不含机器人的任何自定义关键词（"
-                    + "、".join(self.keywords)
-                    + "），飞书会拒收；请在消息中加入其中一个"
-                ),
-                platform_code="keywords",
-            )
+        self._require_keyword(payload, self.keywords, skip=_NOT_TEXT, platform="飞书")
         return payload
 
     def _msg_type(self, message: Message) -> str:
@@ -405,13 +308,13 @@ class Feishu(Channel):
 
     def _no_code(self, response: httpx.Response, data: Mapping[str, Any]) -> NoReturn:
         status = response.status_code
-        kw: dict[str, Any] = {"http_status": status, "raw": self.redact_data(dict(data))}
+        kw = self._details(None, response, data)
         if status >= 500:
             raise Retryable(self._say(f"飞书服务错误（HTTP {status}），稍后重试"), **kw)
         if status == 429:
             raise RateLimited(
                 self._say(f"请求过于频繁（HTTP {status}）"),
-                retry_after=_retry_after(response) or RETRY_AFTER,
+                retry_after=retry_after(response) or RETRY_AFTER,
                 **kw,
             )
         if response.is_success:
@@ -426,14 +329,10 @@ class Feishu(Channel):
     def _fail(self, code: int, data: Mapping[str, Any], response: httpx.Response) -> NoReturn:
         said = self.redact(str(data.get("msg") or data.get("StatusMessage") or ""))
         lower = said.lower()
-        kw: dict[str, Any] = {
-            "platform_code": code,
-            "http_status": response.status_code,
-            "raw": self.redact_data(dict(data)),
-        }
+        kw = self._details(code, response, data)
 
         def text(explain: str) -> str:
-            return self._say(f"{explain}（{code} {said}）" if said else f"{explain}（{code}）")
+            return self._refused(explain, code, said)
 
         if code == 19021:
             if self._secret is None:
@@ -449,21 +348,14 @@ class Feishu(Channel):
                 text("本机出口 IP 不在机器人的 IP 白名单中，请联系群管理员添加"), **kw
             )
         if code == 19024:
-            configured = "、".join(self.keywords) if self.keywords else "未配置"
-            raise Misconfigured(
-                text(
-                    "消息不含机器人的自定义关键词；请核对渠道配置的 keywords"
-                    f"（当前：{configured}）与机器人安全设置是否一致"
-                ),
-                **kw,
-            )
+            raise Misconfigured(text(keywords_mismatch(self.keywords)), **kw)
         if code == 11232 or (code == 9499 and any(w in lower for w in _RATE_WORDS)):
             raise RateLimited(
                 text(
                     "发送过于频繁：每个机器人每秒最多 5 条、每分钟最多 100 条，"
                     "整点和半点平台繁忙时也会限流；稍后重试"
                 ),
-                retry_after=_retry_after(response) or RETRY_AFTER,
+                retry_after=retry_after(response) or RETRY_AFTER,
                 **kw,
             )
         if code == 9499:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import html
 import os
 import re
 import stat
@@ -35,14 +34,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, Unpack
 
-import httpx
-
+from channels._config import config_error, nonempty_string
+from channels._markup import markdown_to_html
 from channels.base import (
     Capability,
     Channel,
-    ChannelConfigError,
+    ChannelOptions,
     Format,
     Message,
     Misconfigured,
@@ -81,23 +80,6 @@ def _clean(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def _markdown_to_html(text: str) -> str:
-    # Only for a markdown body that arrives although `formats` does not ask for one: headings,
-    # paragraphs, line breaks, **bold** and [links](url); everything else stays text.
-    blocks = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        escaped = html.escape(block, quote=True)
-        escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
-        escaped = re.sub(r"\[([^\]]+)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', escaped)
-        heading = re.match(r"(#{1,6})\s+(.*)", escaped, re.DOTALL)
-        if heading:
-            level = len(heading.group(1))
-            blocks.append(f"<h{level}>{heading.group(2)}</h{level}>")
-        else:
-            blocks.append("<p>" + escaped.replace("\n", "<br>\n") + "</p>")
-    return "\n".join(blocks)
-
-
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
     if text is not None:
@@ -132,31 +114,26 @@ class RSSFeed(Channel):
         id: str,
         config: Mapping[str, Any],
         *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        **options: Unpack[ChannelOptions],
     ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url)
+        super().__init__(id, config, **options)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.path = Path(self._str("path"))
-        self.feed_url = self._str("feed_url")
+        self.path = Path(nonempty_string(self, "path"))
+        self.feed_url = nonempty_string(self, "feed_url")
         if not self.feed_url.startswith(("http://", "https://")):
             self._bad("feed_url", f"应为 http(s) 网址，而不是 {self.feed_url!r}")
-        self.feed_title = self._str("title")
-        self.author = self._str("author") if self.config.get("author") else self.feed_title
+        self.feed_title = nonempty_string(self, "title")
+        self.author = (
+            nonempty_string(self, "author") if self.config.get("author") else self.feed_title
+        )
         limit = self.config.get("max_entries", DEFAULT_MAX_ENTRIES)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             self._bad("max_entries", f"应为正整数，而不是 {limit!r}")
         self.max_entries = limit
 
     def _bad(self, field_name: str, why: str) -> NoReturn:
-        raise ChannelConfigError(f"channel {self.id!r} ({self.name}): {field_name} {why}")
-
-    def _str(self, key: str) -> str:
-        value = self.config[key]
-        if not isinstance(value, str) or not value.strip():
-            self._bad(key, "应为非空字符串")
-        return value.strip()
+        raise config_error(self, f"{field_name} {why}")
 
     def __repr__(self) -> str:
         return f"RSSFeed(id={self.id!r}, path={str(self.path)!r}, feed_url={self.feed_url!r})"
@@ -267,7 +244,7 @@ class RSSFeed(Channel):
         if message.format == "plain":
             _sub(entry, "content", message.body, type="text")
         else:
-            body = message.body if message.format == "html" else _markdown_to_html(message.body)
+            body = message.body if message.format == "html" else markdown_to_html(message.body)
             _sub(entry, "content", body, type="html")
         return entry
 

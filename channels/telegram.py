@@ -52,7 +52,7 @@ import html
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import httpx
 from telegram import Bot, LinkPreviewOptions
@@ -60,12 +60,14 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
 from telegram.request import BaseRequest, RequestData
 
+from channels._config import config_error
+from channels._http import NOT_SENT, describe, json_object, mask_logs
 from channels.base import (
     BadContent,
     Capability,
     Channel,
-    ChannelConfigError,
     ChannelError,
+    ChannelOptions,
     Format,
     LengthUnit,
     Limit,
@@ -114,22 +116,9 @@ def visible_text(body: str, format: Format) -> str:
     return body
 
 
-class _MaskToken(logging.Filter):
-    """Masks ``/bot<token>`` in the records of the loggers that print request URLs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        masked = _TOKEN_IN_URL.sub("/bot***", text)
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
-
-
-def _guard_logs() -> None:
-    for name in ("httpx", "telegram.Bot"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _MaskToken) for f in logger.filters):
-            logger.addFilter(_MaskToken())
+def _mask_token(text: str) -> str:
+    """*text* with every ``/bot<token>`` (a request URL's path) shown as ``/bot***``."""
+    return _TOKEN_IN_URL.sub("/bot***", text)
 
 
 class _Failed(TelegramError):
@@ -191,7 +180,7 @@ class _Transport(BaseRequest):
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=timeout,
             )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except NOT_SENT as exc:
             raise _Failed(
                 Retryable(channel._say(f"无法连接 Telegram：{channel._exc(exc)}"))
             ) from None
@@ -213,7 +202,7 @@ class _Transport(BaseRequest):
                     )
                 )
             ) from None
-        data = _json(response)
+        data = json_object(response)
         if response.is_success:
             result = data.get("result") if data else None
             if result is None or (endpoint == "sendMessage" and not _is_message(result)):
@@ -229,14 +218,6 @@ class _Transport(BaseRequest):
                 )
             return response.status_code, response.content
         raise _Failed(channel._refusal(response, data))
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _is_message(result: object) -> bool:
@@ -286,35 +267,28 @@ class Telegram(Channel):
     idempotent: ClassVar[bool] = False
 
     def __init__(
-        self,
-        id: str,
-        config: Mapping[str, Any],
-        *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
+        self, id: str, config: Mapping[str, Any], **options: Unpack[ChannelOptions]
     ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url)
+        super().__init__(id, config, **options)
         token = str(self.config["bot_token"]).strip()
         if not _TOKEN.match(token):
-            raise ChannelConfigError(
-                f"channel {id!r} ({self.name}): bot_token is not a bot token "
-                "(<digits>:<letters>, as @BotFather gives it)"
+            raise config_error(
+                self, "bot_token is not a bot token (<digits>:<letters>, as @BotFather gives it)"
             )
         chat = self.config["chat_id"]
         if isinstance(chat, bool) or not isinstance(chat, int | str):
-            raise ChannelConfigError(
-                f"channel {id!r} ({self.name}): chat_id must be @channelname or a numeric id"
-            )
+            raise config_error(self, "chat_id must be @channelname or a numeric id")
         chat = str(chat).strip()
         if not (_CHAT_USERNAME.match(chat) or _CHAT_ID.match(chat)):
-            raise ChannelConfigError(
-                f"channel {id!r} ({self.name}): chat_id {chat!r} must be @channelname "
-                "(letters, digits, _) or a numeric id such as -1001234567890"
+            raise config_error(
+                self,
+                f"chat_id {chat!r} must be @channelname "
+                "(letters, digits, _) or a numeric id such as -1001234567890",
             )
         self.chat_id: int | str = chat if chat.startswith("@") else int(chat)
         self.disable_web_page_preview = self._flag("disable_web_page_preview")
         self.disable_notification = self._flag("disable_notification")
-        _guard_logs()
+        mask_logs(_mask_token, "httpx", "telegram.Bot")
         transport = _Transport(self)  # both slots, or PTB builds an idle client of its own
         self._bot = Bot(
             token,
@@ -326,9 +300,7 @@ class Telegram(Channel):
     def _flag(self, field: str) -> bool:
         value = self.config.get(field, False)
         if not isinstance(value, bool):
-            raise ChannelConfigError(
-                f"channel {self.id!r} ({self.name}): {field} must be true or false, not {value!r}"
-            )
+            raise config_error(self, f"{field} must be true or false, not {value!r}")
         return value
 
     # -- publishing -----------------------------------------------------------------------
@@ -453,12 +425,12 @@ class Telegram(Channel):
         return {"status": response.status_code, "body": self.redact(response.text[:500])}
 
     def _say(self, text: str) -> str:
-        """*text* prefixed with the channel, secrets redacted (every message to staff)."""
+        """*text* prefixed with ``Telegram {id}``, secrets redacted (every message to staff)."""
         return self.redact(f"Telegram {self.id}：{text}")
 
     def _exc(self, exc: Exception) -> str:
         """An exception as ``Type: text``, redacted."""
-        return self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return self.redact(describe(exc))
 
 
 def _retry_after(value: object, header: str | None) -> float | None:

@@ -41,20 +41,19 @@ import hmac
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from channels._config import config_error
+from channels._http import NOT_SENT, HttpChannel, HttpOptions, MaskRecords
 from channels.base import (
     BadContent,
     Capability,
-    Channel,
-    ChannelConfigError,
     Format,
     Message,
     Misconfigured,
@@ -104,11 +103,11 @@ def mask_url(url: str) -> str:
         return "<invalid url>"
 
 
-class _MaskUrls(logging.Filter):
+class _MaskUrls(MaskRecords):
     """Shows the configured webhook URLs masked in httpx's own "HTTP Request: …" records."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(self._replace)
         self._urls: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -118,16 +117,13 @@ class _MaskUrls(logging.Filter):
             with self._lock:
                 self._urls[url] = masked
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._urls:
-            return True
-        text = record.getMessage()
-        masked = text
+    def _replace(self, text: str) -> str:
         for url, safe in sorted(self._urls.items(), key=lambda kv: len(kv[0]), reverse=True):
-            masked = masked.replace(url, safe)
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
+            text = text.replace(url, safe)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return True if not self._urls else super().filter(record)
 
 
 _URL_FILTER = _MaskUrls()
@@ -144,7 +140,7 @@ def _retry_after(value: str | None, now: float) -> float | None:
         return None
 
 
-class Webhook(Channel):
+class Webhook(HttpChannel):
     """Signed JSON to an in-house endpoint.
 
     Configuration:
@@ -169,41 +165,28 @@ class Webhook(Channel):
     secret_fields = ("secret",)
     idempotent = True
 
-    def __init__(
-        self,
-        id: str,
-        config: Mapping[str, Any],
-        *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url)
+    def __init__(self, id: str, config: Mapping[str, Any], **options: Unpack[HttpOptions]) -> None:
+        super().__init__(id, config, **options)
         url = str(self.config["url"])
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ChannelConfigError(
-                f"channel {id!r} (webhook): url must be an absolute http(s) URL, "
-                f"not {mask_url(url)!r}"
-            )
+            raise config_error(self, f"url must be an absolute http(s) URL, not {mask_url(url)!r}")
         headers = self.config.get("headers") or {}
         if not isinstance(headers, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
         ):
-            raise ChannelConfigError(f"channel {id!r} (webhook): headers must be a string table")
+            raise config_error(self, "headers must be a string table")
         reserved = sorted(k for k in headers if k.lower() in RESERVED_HEADERS)
         if reserved:
-            raise ChannelConfigError(
-                f"channel {id!r} (webhook): headers cannot set {', '.join(reserved)} "
-                "(the adapter sets them)"
+            raise config_error(
+                self, f"headers cannot set {', '.join(reserved)} (the adapter sets them)"
             )
         timeout = self.config.get("timeout", 10)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise ChannelConfigError(f"channel {id!r} (webhook): timeout must be seconds > 0")
+            raise config_error(self, "timeout must be seconds > 0")
         self._url = url
         self._headers = dict(headers)
         self._timeout = float(timeout)
-        self._clock = clock
         _URL_FILTER.add(url)
         logger = logging.getLogger("httpx")
         if _URL_FILTER not in logger.filters:
@@ -256,7 +239,7 @@ class Webhook(Channel):
             response = await self.client.post(
                 self._url, content=body, headers=headers, timeout=self._timeout
             )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except NOT_SENT as exc:
             raise Retryable(
                 self.redact(f"通用 Webhook {self.id}：无法连接 {where}：{exc}")
             ) from None

@@ -48,17 +48,26 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, Unpack
 
 import httpx
 
+from channels._config import config_error
+from channels._http import (
+    NOT_SENT,
+    HttpChannel,
+    HttpOptions,
+    describe,
+    json_object,
+    mask_logs,
+    retry_after,
+)
 from channels.base import (
     AuthExpired,
     BadContent,
     Capability,
     Channel,
-    ChannelConfigError,
     ChannelError,
     Format,
     LengthUnit,
@@ -157,26 +166,12 @@ _IMAGE_TYPES: tuple[tuple[bytes, str, str], ...] = (
 _QUERY_SECRET = re.compile(r"\b(access_token|secret)=[^&#\s\"']+")
 
 
-class _RedactQuery(logging.Filter):
-    """Masks ``access_token=`` and ``secret=`` in httpx's own "HTTP Request: … URL" records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        masked = _QUERY_SECRET.sub(r"\1=***", text)
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
+def _mask_query(text: str) -> str:
+    """*text* with ``access_token=`` and ``secret=`` values shown as ``***``."""
+    return _QUERY_SECRET.sub(r"\1=***", text)
 
 
-def _guard_httpx_log() -> None:
-    # WeChat takes the token (and, at /cgi-bin/token, the AppSecret) only in the query string,
-    # and httpx logs every request URL at INFO: the injected client's logger must mask them.
-    logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactQuery) for f in logger.filters):
-        logger.addFilter(_RedactQuery())
-
-
-class WeChatMP(Channel):
+class WeChatMP(HttpChannel):
     """微信公众号: HTML articles via draft → freepublish (or mass send), results by polling.
 
     Configuration: ``app_id``, ``app_secret`` (secret); optionally ``thumb_media_id`` (a
@@ -216,29 +211,22 @@ class WeChatMP(Channel):
     secret_fields: ClassVar[tuple[str, ...]] = ("app_secret",)
     default_base_url: ClassVar[str | None] = "https://api.weixin.qq.com"
 
-    def __init__(
-        self,
-        id: str,
-        config: Mapping[str, Any],
-        *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url)
-        _guard_httpx_log()
+    def __init__(self, id: str, config: Mapping[str, Any], **options: Unpack[HttpOptions]) -> None:
+        options.setdefault("clock", time.monotonic)  # the token's expiry: a clock that never jumps
+        super().__init__(id, config, **options)
+        # WeChat takes the token (and, at /cgi-bin/token, the AppSecret) only in the query
+        # string, and httpx logs every request URL at INFO: the injected client's logger must
+        # mask them.
+        mask_logs(_mask_query)
         self.app_id = str(self.config["app_id"])
         self._app_secret = str(self.config["app_secret"])
-        self.thumb_media_id: str | None = _text_field(id, self.config, "thumb_media_id")
-        self.author: str | None = _text_field(id, self.config, "author")
-        self.stable_token = _flag(id, self.config, "stable_token")
-        self.mass_send = _flag(id, self.config, "mass_send")
-        self.need_open_comment = _flag(id, self.config, "need_open_comment")
+        self.thumb_media_id: str | None = _text_field(self, "thumb_media_id")
+        self.author: str | None = _text_field(self, "author")
+        self.stable_token = _flag(self, "stable_token")
+        self.mass_send = _flag(self, "mass_send")
+        self.need_open_comment = _flag(self, "need_open_comment")
         if self.author is not None and not AUTHOR_LIMIT.fits(self.author):
-            raise ChannelConfigError(
-                f"channel {id!r} ({self.name}): field author is longer than {AUTHOR_LIMIT}"
-            )
-        self._clock = clock
+            raise config_error(self, f"field author is longer than {AUTHOR_LIMIT}")
         self._token: str | None = None
         self._token_fresh_until = 0.0
         # Every token this instance has held, for redaction: an old one may still show up.
@@ -558,20 +546,20 @@ class WeChatMP(Channel):
                 files=files,
                 headers=headers,
             )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise Retryable(self.redact(f"无法连接微信接口 {path}：{_describe(exc)}")) from None
+        except NOT_SENT as exc:
+            raise Retryable(self.redact(f"无法连接微信接口 {path}：{describe(exc)}")) from None
         except httpx.UnsupportedProtocol as exc:
-            raise Misconfigured(self.redact(f"微信接口地址无效：{_describe(exc)}")) from None
+            raise Misconfigured(self.redact(f"微信接口地址无效：{describe(exc)}")) from None
         except httpx.TransportError as exc:
             if effect:
                 raise Unconfirmed(
                     self.redact(
-                        f"请求已发出，但没有收到微信的答复（{path}，{_describe(exc)}）："
+                        f"请求已发出，但没有收到微信的答复（{path}，{describe(exc)}）："
                         "可能已经生效，请先在公众平台核对，不要直接重发"
                     )
                 ) from None
             raise Retryable(
-                self.redact(f"调用微信接口 {path} 时连接中断：{_describe(exc)}")
+                self.redact(f"调用微信接口 {path} 时连接中断：{describe(exc)}")
             ) from None
         status = response.status_code
         if status >= 500 or status == 429:
@@ -579,7 +567,7 @@ class WeChatMP(Channel):
             raise cls(
                 f"微信接口 {path} 暂时不可用（HTTP {status}）",
                 http_status=status,
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response),
             )
         if status == 404:
             raise Misconfigured(
@@ -587,11 +575,8 @@ class WeChatMP(Channel):
             )
         if status >= 400:
             raise ChannelError(f"微信接口 {path} 返回 HTTP {status}", http_status=status)
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+        data = json_object(response)
+        if data is None:
             text = f"微信接口 {path} 返回了无法解析的内容（HTTP {status}）"
             if effect:
                 raise Unconfirmed(
@@ -679,21 +664,8 @@ def _until_beijing_midnight(now: float) -> float:
     return day - (now + 8 * 3600) % day
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(float(value), 0.0) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _describe(exc: httpx.TransportError) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _flag(id: str, config: Mapping[str, Any], field: str) -> bool:
-    value = config.get(field)
+def _flag(channel: Channel, field: str) -> bool:
+    value = channel.config.get(field)
     if value is None or isinstance(value, bool):
         return bool(value)
     if isinstance(value, int) and value in (0, 1):
@@ -702,17 +674,13 @@ def _flag(id: str, config: Mapping[str, Any], field: str) -> bool:
         return True
     if isinstance(value, str) and value.strip().lower() in {"", "0", "false", "no", "off"}:
         return False
-    raise ChannelConfigError(
-        f"channel {id!r} (wechat_mp): field {field} must be true or false, got {value!r}"
-    )
+    raise config_error(channel, f"field {field} must be true or false, got {value!r}")
 
 
-def _text_field(id: str, config: Mapping[str, Any], field: str) -> str | None:
-    value = config.get(field)
+def _text_field(channel: Channel, field: str) -> str | None:
+    value = channel.config.get(field)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ChannelConfigError(
-            f"channel {id!r} (wechat_mp): field {field} must be a string, got {value!r}"
-        )
+        raise config_error(channel, f"field {field} must be a string, got {value!r}")
     return value

@@ -41,18 +41,18 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Mapping
+from typing import Any, ClassVar, NoReturn, Unpack
 
 import httpx
 
+from channels._config import config_error, string_list
+from channels._http import HttpOptions
 from channels._robot import RobotChannel, truncate_utf8, utf8_len
 from channels.base import (
     BadContent,
     Capability,
-    ChannelConfigError,
     Format,
     LengthUnit,
     Limit,
@@ -93,19 +93,6 @@ _EXPLAIN: dict[int, str] = {
 }
 
 
-def _names(value: Any, field: str, channel: str) -> tuple[str, ...]:
-    if value in (None, ""):
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if isinstance(value, list | tuple) and all(isinstance(v, str | int) for v in value):
-        return tuple(str(v).strip() for v in value if str(v).strip())
-    raise ChannelConfigError(
-        f"channel {channel!r} (wecom_bot): {field} must be a list of strings or a "
-        "comma-separated string"
-    )
-
-
 class WeComBot(RobotChannel):
     """Send to a WeCom group through its robot's webhook.
 
@@ -135,27 +122,14 @@ class WeComBot(RobotChannel):
     default_base_url = "https://qyapi.weixin.qq.com"
     robot_path: ClassVar[str] = "/cgi-bin/webhook/send"
 
-    def __init__(
-        self,
-        id: str,
-        config: Mapping[str, Any],
-        *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url, clock=clock)
+    def __init__(self, id: str, config: Mapping[str, Any], **options: Unpack[HttpOptions]) -> None:
+        super().__init__(id, config, **options)
         self.key = str(self.config["key"]).strip()
-        self.mentioned_list = _names(self.config.get("mentioned_list"), "mentioned_list", id)
-        self.mentioned_mobile_list = _names(
-            self.config.get("mentioned_mobile_list"), "mentioned_mobile_list", id
-        )
+        self.mentioned_list = string_list(self, "mentioned_list")
+        self.mentioned_mobile_list = string_list(self, "mentioned_mobile_list")
         msgtype = self.config.get("msgtype")
         if msgtype not in (None, "") and msgtype not in MSGTYPES:
-            raise ChannelConfigError(
-                f"channel {id!r} ({self.name}): msgtype {msgtype!r} is not one of "
-                f"{', '.join(MSGTYPES)}"
-            )
+            raise config_error(self, f"msgtype {msgtype!r} is not one of {', '.join(MSGTYPES)}")
         self.msgtype: str | None = str(msgtype) if msgtype else None
         self._sent: deque[float] = deque(maxlen=self.rate[0][0])
 
@@ -179,12 +153,7 @@ class WeComBot(RobotChannel):
             self._fail(code, data, response)
         self._sent.append(self._clock())
         log.info("wecom_bot %s: sent %s as %s", self.id, idempotency_key, payload["msgtype"])
-        return Receipt(
-            status="published",
-            platform_code=0,
-            detail="已发送到企业微信群",
-            raw=self.redact_data(data),
-        )
+        return self._published("已发送到企业微信群", data)
 
     def payload(self, message: Message) -> dict[str, Any]:
         """The JSON body *message* becomes, checked against the platform's limits.
@@ -215,11 +184,8 @@ class WeComBot(RobotChannel):
         return {"msgtype": "text", "text": text}
 
     def _msgtype(self, message: Message) -> str:
-        forced = message.extra.get("msgtype")
-        if forced is not None:
-            if forced not in MSGTYPES:
-                raise BadContent(self._say(f"不支持的消息类型 {forced!r}"))
-            return str(forced)
+        if (forced := self._forced_msgtype(message.extra, MSGTYPES)) is not None:
+            return forced
         if message.extra.get("card") and message.url:
             return "news"
         if self.msgtype is not None:
@@ -270,13 +236,8 @@ class WeComBot(RobotChannel):
 
     def _fail(self, code: int, data: Mapping[str, Any], response: httpx.Response) -> NoReturn:
         said = self.redact(str(data.get("errmsg") or ""))
-        explain = _EXPLAIN.get(code, "企业微信拒绝了这条消息")
-        text = self._say(f"{explain}（{code} {said}）" if said else f"{explain}（{code}）")
-        kw: dict[str, Any] = {
-            "platform_code": code,
-            "http_status": response.status_code,
-            "raw": self.redact_data(dict(data)),
-        }
+        text = self._refused(_EXPLAIN.get(code, "企业微信拒绝了这条消息"), code, said)
+        kw = self._details(code, response, data)
         if code == 45009:
             wait = self._until_minute_frees()
             raise RateLimited(f"{text}，约 {wait:.0f} 秒后重试", retry_after=wait, **kw)

@@ -38,19 +38,18 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, Unpack
 from urllib.parse import urlsplit
 
 import httpx
 
+from channels._config import config_error
+from channels._http import NOT_SENT, HttpChannel, HttpOptions, json_object
 from channels.base import (
     BadContent,
     Capability,
-    Channel,
-    ChannelConfigError,
     LengthUnit,
     Limit,
     Message,
@@ -157,7 +156,7 @@ class TokenInfo:
     expire_in: int
 
 
-class Weibo(Channel):
+class Weibo(HttpChannel):
     """Post a status to a Sina Weibo account with ``statuses/share``.
 
     Configuration:
@@ -185,22 +184,15 @@ class Weibo(Channel):
     web_url: ClassVar[str] = "https://weibo.com"
     """Where a published status is read: ``{web_url}/{uid}/{mid}``."""
 
-    def __init__(
-        self,
-        id: str,
-        config: Mapping[str, Any],
-        *,
-        client: httpx.AsyncClient,
-        base_url: str | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(id, config, client=client, base_url=base_url)
+    def __init__(self, id: str, config: Mapping[str, Any], **options: Unpack[HttpOptions]) -> None:
+        super().__init__(id, config, **options)
         self.safe_domain_url = str(self.config["safe_domain_url"]).strip()
         domain = _host(self.safe_domain_url)
         if domain is None:
-            raise ChannelConfigError(
-                f"channel {id!r} ({self.name}): safe_domain_url {self.safe_domain_url!r} "
-                "must be an http(s) URL on the app's bound safe domain"
+            raise config_error(
+                self,
+                f"safe_domain_url {self.safe_domain_url!r} "
+                "must be an http(s) URL on the app's bound safe domain",
             )
         self.safe_domain = domain
         rip = self.config.get("rip")
@@ -209,10 +201,7 @@ class Weibo(Channel):
             try:
                 ipaddress.ip_address(self.rip)
             except ValueError:
-                raise ChannelConfigError(
-                    f"channel {id!r} ({self.name}): rip {self.rip!r} is not an IP address"
-                ) from None
-        self._clock = clock
+                raise config_error(self, f"rip {self.rip!r} is not an IP address") from None
         self._token_valid_until: float | None = None
         self._uid: str | None = None
 
@@ -235,14 +224,14 @@ class Weibo(Channel):
             form["rip"] = self.rip
         try:
             response = await self.client.post(self._url("/2/statuses/share.json"), data=form)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except NOT_SENT as exc:
             raise Retryable(self._say(f"无法连接新浪微博：{self._exc(exc)}")) from None
         except httpx.TransportError as exc:
             log.warning("weibo %s: no answer to share (%s): %s", self.id, idempotency_key, exc)
             raise Unconfirmed(
                 self._say(f"已发出请求但未收到应答（{self._exc(exc)}），微博可能已发布，请核对")
             ) from None
-        data = self._json(response)
+        data = json_object(response) or {}
         if not response.is_success or "error_code" in data:
             self._fail(response, data)
         external_id = str(data.get("idstr") or data.get("id") or "")
@@ -310,7 +299,7 @@ class Weibo(Channel):
             response = await self.client.post(self._url("/oauth2/get_token_info"), data=form)
         except httpx.TransportError as exc:  # a read-only call: safe to retry whatever happened
             raise Retryable(self._say(f"无法查询微博令牌：{self._exc(exc)}")) from None
-        data = self._json(response)
+        data = json_object(response) or {}
         if not response.is_success or "error_code" in data:
             self._fail(response, data)
         try:
@@ -350,10 +339,9 @@ class Weibo(Channel):
     def _fail(self, response: httpx.Response, data: Mapping[str, Any]) -> NoReturn:
         """Raise the error *response* (a non-2xx status, or a body with ``error_code``) means."""
         status = response.status_code
-        raw = self.redact_data(dict(data))
         code = _code(data.get("error_code"))
         said = self.redact(str(data.get("error") or data.get("error_description") or ""))
-        kw: dict[str, Any] = {"platform_code": code, "http_status": status, "raw": raw}
+        kw = self._details(code, response, data)
         if code is None:
             where = f"HTTP {status}" + (f"：{said}" if said else "")
             if status == 429:
@@ -361,8 +349,7 @@ class Weibo(Channel):
             if status >= 500:
                 raise Retryable(self._say(f"微博服务错误（{where}）"), **kw)
             raise Misconfigured(self._say(f"微博拒绝了请求（{where}）"), **kw)
-        explain = _EXPLAIN.get(code, "微博拒绝了请求")
-        text = self._say(f"{explain}（{code} {said}）" if said else f"{explain}（{code}）")
+        text = self._refused(_EXPLAIN.get(code, "微博拒绝了请求"), code, said)
         if 21300 <= code < 21400:  # the OAuth2 family: 21321, 21327, 21332 …
             self._token_valid_until = None
             raise Misconfigured(text, **kw)
@@ -385,23 +372,9 @@ class Weibo(Channel):
     def _to_next_hour(self) -> float:
         return 3600.0 - self._clock() % 3600.0
 
-    def _say(self, text: str) -> str:
-        return self.redact(f"新浪微博 {self.id}：{text}")
-
-    def _exc(self, exc: Exception) -> str:
-        return self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-
     def _url(self, path: str) -> str:
         assert self.base_url is not None
         return self.base_url + path
-
-    @staticmethod
-    def _json(response: httpx.Response) -> dict[str, Any]:
-        try:
-            data = response.json()
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
 
 
 def _code(value: Any) -> int | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from syndicator.simulator.fakes.dingtalk import SEND_PATH, DingTalkRobot, FakeDingTalk, Recorded
-from syndicator.simulator.server import SimulatorServer
+from tests.fakes._base import KEYWORDS, Served, serving
 
 __all__ = [
     "KEYWORDS",
@@ -24,15 +24,11 @@ __all__ = [
     "dingtalk",
 ]
 
-KEYWORDS = ("辟谣", "解读")
-
 
 @dataclass(frozen=True, slots=True)
-class DingTalkServer:
+class DingTalkServer(Served[FakeDingTalk]):
     """A running fake: its state, base URL, a 加签 robot and a keyword robot."""
 
-    fake: FakeDingTalk
-    base_url: str
     signed: DingTalkRobot
     keyword: DingTalkRobot
 
@@ -46,5 +42,5 @@ def dingtalk() -> Iterator[DingTalkServer]:
         secret="SEC0f3c9a7e51d24b6c8e0a2f4b6d8e0a1c3e5f7092b4d6f8a0c2e4f6081a3c5e7",
     )
     keyword = fake.add_robot(keywords=KEYWORDS)
-    with SimulatorServer(app=fake) as server:
-        yield DingTalkServer(fake, server.base_urls[0], signed, keyword)
+    with serving(fake) as base_url:
+        yield DingTalkServer(fake, base_url, signed, keyword)

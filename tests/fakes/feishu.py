@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from syndicator.simulator.fakes.feishu import HOOK_PATH, FakeFeishu, FeishuBot, Recorded
-from syndicator.simulator.server import SimulatorServer
+from tests.fakes._base import KEYWORDS, Served, serving
 
 __all__ = [
     "HOOK_PATH",
@@ -24,15 +24,11 @@ __all__ = [
     "feishu",
 ]
 
-KEYWORDS = ("辟谣", "解读")
-
 
 @dataclass(frozen=True, slots=True)
-class FeishuServer:
+class FeishuServer(Served[FakeFeishu]):
     """A running fake: its state, base URL, a signing bot, a keyword bot and an open bot."""
 
-    fake: FakeFeishu
-    base_url: str
     signed: FeishuBot
     keyword: FeishuBot
     open: FeishuBot
@@ -45,5 +41,5 @@ def feishu() -> Iterator[FeishuServer]:
     signed = fake.add_bot("8f3a2c1e-5b7d-4e90-a1c2-3d4e5f607182", secret="fSx9kQ2mZ7pL4vB1nW8r")
     keyword = fake.add_bot(keywords=KEYWORDS)
     open_bot = fake.add_bot()
-    with SimulatorServer(app=fake) as server:
-        yield FeishuServer(fake, server.base_urls[0], signed, keyword, open_bot)
+    with serving(fake) as base_url:
+        yield FeishuServer(fake, base_url, signed, keyword, open_bot)

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.conftest import require_service
+from tests.fakes._base import Running
 from tests.fakes.portals import unused_port
 
 __all__ = [
@@ -146,7 +146,7 @@ class _Authenticator:
         return AuthResult(success=ok, handled=False, auth_data=data.login if ok else None)
 
 
-class FakeSMTP:
+class FakeSMTP(Running):
     """An aiosmtpd server in a thread on 127.0.0.1 (an ephemeral port).
 
     Args:
@@ -201,18 +201,6 @@ class FakeSMTP:
 
     def stop(self) -> None:
         self._controller.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 @pytest.fixture(scope="session")

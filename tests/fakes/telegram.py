@@ -21,7 +21,7 @@ from syndicator.simulator.fakes.telegram import (
     FakeTelegram,
     Recorded,
 )
-from syndicator.simulator.server import SimulatorServer
+from tests.fakes._base import Served, serving
 
 __all__ = [
     "BOT_TOKEN",
@@ -36,16 +36,13 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class TelegramServer:
+class TelegramServer(Served[FakeTelegram]):
     """A running fake: its state (``fake``) and base URL (no ``/bot`` suffix)."""
-
-    fake: FakeTelegram
-    base_url: str
 
 
 @pytest.fixture
 def telegram_api() -> Iterator[TelegramServer]:
     """A populated fake Telegram Bot API on a random port (default rate limits)."""
     fake = FakeTelegram()
-    with SimulatorServer(app=fake) as server:
-        yield TelegramServer(fake, server.base_urls[0])
+    with serving(fake) as base_url:
+        yield TelegramServer(fake, base_url)

@@ -17,10 +17,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 
 import pytest
+
+from tests.fakes._base import Running
 
 __all__ = [
     "SECRET",
@@ -61,7 +62,7 @@ class _Fault:
     delay: float = 0.0
 
 
-class FakeWebhook:
+class FakeWebhook(Running):
     """A threaded HTTP server verifying ``X-Syndicator-Signature`` with *secret*.
 
     Args:
@@ -148,17 +149,6 @@ class FakeWebhook:
             self._server.shutdown()
             self._thread.join(5)
         self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- the handler ----------------------------------------------------------------------
 

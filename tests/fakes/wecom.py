@@ -12,17 +12,15 @@ from dataclasses import dataclass
 import pytest
 
 from syndicator.simulator.fakes.wecom import SEND_PATH, FakeWeCom, Recorded
-from syndicator.simulator.server import SimulatorServer
+from tests.fakes._base import Served, serving
 
 __all__ = ["SEND_PATH", "FakeWeCom", "Recorded", "WeComServer", "wecom"]
 
 
 @dataclass(frozen=True, slots=True)
-class WeComServer:
+class WeComServer(Served[FakeWeCom]):
     """A running fake: its state (``fake``), base URL and one robot's webhook key."""
 
-    fake: FakeWeCom
-    base_url: str
     key: str
 
 
@@ -31,5 +29,5 @@ def wecom() -> Iterator[WeComServer]:
     """A fake WeCom on a random port with one robot (20 messages per minute)."""
     fake = FakeWeCom()
     key = fake.add_robot("693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa")
-    with SimulatorServer(app=fake) as server:
-        yield WeComServer(fake, server.base_urls[0], key)
+    with serving(fake) as base_url:
+        yield WeComServer(fake, base_url, key)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from syndicator.simulator.fakes.weibo import SHARE_PATH, TOKEN_INFO_PATH, FakeWeibo, Recorded
-from syndicator.simulator.server import SimulatorServer
+from tests.fakes._base import Served, serving
 
 __all__ = [
     "SAFE_DOMAIN_URL",
@@ -30,11 +30,9 @@ UID = 7_216_530_014
 
 
 @dataclass(frozen=True, slots=True)
-class WeiboServer:
+class WeiboServer(Served[FakeWeibo]):
     """A running fake: its state (``fake``), base URL and one valid token for account ``UID``."""
 
-    fake: FakeWeibo
-    base_url: str
     token: str
 
 
@@ -45,5 +43,5 @@ def weibo() -> Iterator[WeiboServer]:
         safe_domains=("www.jiangxi.gov.cn",), hourly_calls=5, hourly_posts=3, duplicate_window=600
     )
     token = fake.issue_token(UID, lifetime=30 * 86400)
-    with SimulatorServer(app=fake) as server:
-        yield WeiboServer(fake, server.base_urls[0], token)
+    with serving(fake) as base_url:
+        yield WeiboServer(fake, base_url, token)

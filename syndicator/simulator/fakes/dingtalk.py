@@ -25,16 +25,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syndicator.simulator.fakes.wecom import _START, Recorded, RobotFake, SlidingWindow
+from syndicator.simulator.fakes._base import START, refused_ip, strings
+from syndicator.simulator.fakes.wecom import Recorded, RobotFake, SlidingWindow
 
 __all__ = ["SEND_PATH", "DingTalkRobot", "FakeDingTalk", "Recorded", "expected_sign"]
 
@@ -61,18 +61,6 @@ class DingTalkRobot:
     locked_until: float = 0.0
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key != "msgtype":
-                yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 class FakeDingTalk(RobotFake):
     """The fake's ASGI application and its state; serve it with ``SimulatorServer(app=...)``.
 
@@ -94,7 +82,7 @@ class FakeDingTalk(RobotFake):
         text_limit: int = 20_000,
         max_skew: float = 3600.0,
         clock: Callable[[], float] | None = None,
-        start: float = _START,
+        start: float = START,
     ) -> None:
         super().__init__(clock=clock, start=start)
         self.per_minute = per_minute
@@ -127,11 +115,6 @@ class FakeDingTalk(RobotFake):
         """The robot was removed: its token answers 300005 from now on."""
         with self._lock:
             del self._robots[token]
-
-    def delivered_to(self, token: str) -> list[dict[str, Any]]:
-        """The messages robot *token* accepted."""
-        with self._lock:
-            return [m.payload for m in self.messages if m.robot == token]
 
     def _error(self, request: Request, body: Any, code: int, reason: str) -> Response:
         return self._answer(request, body, code, reason, request_id=self._hint())
@@ -176,10 +159,8 @@ class FakeDingTalk(RobotFake):
     def _security(
         self, request: Request, robot: DingTalkRobot, body: Any
     ) -> tuple[int, str] | None:
-        if robot.ip_whitelist:
-            client = request.client.host if request.client else ""
-            if not any(_in(client, allowed) for allowed in robot.ip_whitelist):
-                return 310000, f"ip {client} not in whitelist"
+        if (client := refused_ip(request, robot.ip_whitelist)) is not None:
+            return 310000, f"ip {client} not in whitelist"
         if robot.secret is not None:
             timestamp = request.query_params.get("timestamp", "")
             given = request.query_params.get("sign", "")
@@ -191,7 +172,8 @@ class FakeDingTalk(RobotFake):
                 return 310000, "invalid timestamp"
             if not hmac.compare_digest(given, expected_sign(robot.secret, timestamp)):
                 return 310000, "sign not match"
-        if robot.keywords and not any(k in s for s in _strings(body) for k in robot.keywords):
+        texts = strings(body, skip=("msgtype",))
+        if robot.keywords and not any(k in s for s in texts for k in robot.keywords):
             return 310000, "keywords not in content"
         return None
 
@@ -215,10 +197,3 @@ class FakeDingTalk(RobotFake):
         if msgtype not in (*_TEXT_FIELDS, "feedCard"):
             return 40035, f"不支持的消息类型 {msgtype}"
         return None
-
-
-def _in(client: str, allowed: str) -> bool:
-    try:
-        return ipaddress.ip_address(client) in ipaddress.ip_network(allowed, strict=False)
-    except ValueError:
-        return client == allowed

@@ -29,18 +29,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from syndicator.simulator.fakes.wecom import _START, Recorded, RobotFake, SlidingWindow
+from syndicator.simulator.fakes._base import START, refused_ip, strings
+from syndicator.simulator.fakes.wecom import Recorded, RobotFake, SlidingWindow
 
 __all__ = [
     "HOOK_PATH",
@@ -84,18 +84,6 @@ class FeishuBot:
     per_minute: SlidingWindow = field(default_factory=lambda: SlidingWindow(100, 60.0))
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key not in _NOT_TEXT:
-                yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 class FakeFeishu(RobotFake):
     """The fake's ASGI application and its state; serve it with ``SimulatorServer(app=...)``.
 
@@ -121,7 +109,7 @@ class FakeFeishu(RobotFake):
         max_skew: float = 3600.0,
         legacy_errors: bool = False,
         clock: Callable[[], float] | None = None,
-        start: float = _START,
+        start: float = START,
     ) -> None:
         super().__init__(clock=clock, start=start)
         self.per_second = per_second
@@ -156,11 +144,6 @@ class FakeFeishu(RobotFake):
         """The bot was deleted: its hook answers 19001 from now on."""
         with self._lock:
             del self._bots[hook_id]
-
-    def delivered_to(self, hook_id: str) -> list[dict[str, Any]]:
-        """The messages bot *hook_id* accepted (``timestamp`` and ``sign`` removed)."""
-        with self._lock:
-            return [m.payload for m in self.messages if m.robot == hook_id]
 
     # -- answers --------------------------------------------------------------------------
 
@@ -223,10 +206,8 @@ class FakeFeishu(RobotFake):
         self._deliver(bot.hook_id, stored)
 
     def _security(self, request: Request, bot: FeishuBot, body: dict[str, Any]) -> int | None:
-        if bot.ip_whitelist:
-            client = request.client.host if request.client else ""
-            if not any(_in(client, allowed) for allowed in bot.ip_whitelist):
-                return 19022
+        if refused_ip(request, bot.ip_whitelist) is not None:
+            return 19022
         if bot.secret is not None:
             timestamp = str(body.get("timestamp", ""))
             given = body.get("sign")
@@ -240,7 +221,7 @@ class FakeFeishu(RobotFake):
                 return 19021
         if bot.keywords:
             message = {k: v for k, v in body.items() if k not in ("timestamp", "sign", "msg_type")}
-            if not any(k in s for s in _strings(message) for k in bot.keywords):
+            if not any(k in s for s in strings(message, skip=_NOT_TEXT) for k in bot.keywords):
                 return 19024
         return None
 
@@ -273,10 +254,3 @@ class FakeFeishu(RobotFake):
         if msg_type == "share_chat":
             return None if content.get("share_chat_id") else 9499
         return 9499
-
-
-def _in(client: str, allowed: str) -> bool:
-    try:
-        return ipaddress.ip_address(client) in ipaddress.ip_network(allowed, strict=False)
-    except ValueError:
-        return client == allowed

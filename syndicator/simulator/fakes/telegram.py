@@ -25,14 +25,12 @@ reading the request (optionally after posting, as a real lost answer would be).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import itertools
 import json
 import re
 import secrets
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -42,11 +40,12 @@ from http import HTTPStatus
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from syndicator.simulator.fakes._base import FakePlatform, drop, headers_of
 
 __all__ = [
     "BOT_TOKEN",
@@ -71,7 +70,6 @@ GROUP_ID = -1009876543210
 MAX_TEXT_LENGTH = 4096
 
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
-_TRANSPORT = "fake_telegram.transport"
 # Telegram's HTML subset (https://core.telegram.org/bots/api#html-style).
 _HTML_TAGS = frozenset(
     {
@@ -229,7 +227,7 @@ class _Entities(HTMLParser):
         return "".join(self.text), self.error
 
 
-class FakeTelegram:
+class FakeTelegram(FakePlatform):
     """The fake's ASGI application and its state; serve it with ``SimulatorServer(app=...)``.
 
     Args:
@@ -254,6 +252,7 @@ class FakeTelegram:
         text_limit: int = MAX_TEXT_LENGTH,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__([Route("/bot{token}/{method}", self._call, methods=["GET", "POST"])])
         self.chat_rate = chat_rate
         self.bot_rate = bot_rate
         self.text_limit = text_limit
@@ -265,11 +264,6 @@ class FakeTelegram:
         self._ids: dict[int, itertools.count[int]] = {}
         self._windows: dict[tuple[str, int], deque[float]] = {}
         self._faults: deque[_Fault] = deque()
-        self._lock = threading.RLock()
-        self._closing: asyncio.Event | None = None
-        self._app = Starlette(
-            routes=[Route("/bot{token}/{method}", self._call, methods=["GET", "POST"])]
-        )
         if populate:
             bot = self.add_bot(BOT_TOKEN, username="jxfabu_bot", first_name="江西发布")
             self.add_chat(
@@ -354,11 +348,6 @@ class FakeTelegram:
         """
         self._add(count, _Fault("drop", method, commit=commit))
 
-    def close(self) -> None:
-        """End waiting (slow) answers now; :class:`SimulatorServer` calls it on its loop."""
-        if self._closing is not None:
-            self._closing.set()
-
     def messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """The Message objects posted (to *chat_id*, or to any chat), in order."""
         with self._lock:
@@ -377,15 +366,8 @@ class FakeTelegram:
 
     # -- ASGI ----------------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        if self._closing is None:
-            self._closing = asyncio.Event()
-        # The transport behind uvicorn's receive (a bound method of its request cycle): ASGI has
-        # no message for "close without answering", so the drop switch reaches for it.
-        scope = dict(scope)
-        scope[_TRANSPORT] = getattr(getattr(receive, "__self__", None), "transport", None)
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route ``/bot…`` paths; anything else is Telegram's 404 envelope."""
         if scope.get("path", "").startswith("/bot"):
             await self._app(scope, receive, send)
         else:
@@ -411,7 +393,7 @@ class FakeTelegram:
                     with contextlib.suppress(_Refused):
                         self._dispatch(token, method, form)
                 self._record(request, token, method, form, None, None)
-                return await _drop(request)
+                return await drop(request)
             result = self._dispatch(token, method, form)
         except _Refused as refused:
             self._record(request, token, method, form, refused.status, refused.description)
@@ -424,9 +406,7 @@ class FakeTelegram:
                 body["parameters"] = refused.parameters
             return _json(body, refused.status)
         if fault is not None and fault.action == "slow":
-            assert self._closing is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), fault.delay)
+            await self._pause(fault.delay)
         self._record(request, token, method, form, 200, None)
         return _json({"ok": True, "result": result}, 200)
 
@@ -439,9 +419,10 @@ class FakeTelegram:
         status: int | None,
         description: str | None,
     ) -> None:
-        headers = {k.lower(): v for k, v in request.headers.items()}
         with self._lock:
-            self.requests.append(Recorded(method, token, form, headers, status, description))
+            self.requests.append(
+                Recorded(method, token, form, headers_of(request), status, description)
+            )
 
     # -- methods -------------------------------------------------------------------------
 
@@ -549,20 +530,6 @@ async def _form(request: Request) -> dict[str, str]:
                     {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
                 )
     return form
-
-
-async def _drop(request: Request) -> Response:
-    transport = request.scope.get(_TRANSPORT)
-    if not isinstance(transport, asyncio.BaseTransport):
-        return Response("connection drop is not supported by this server", 500)
-    if isinstance(transport, asyncio.WriteTransport):
-        transport.abort()
-    else:
-        transport.close()
-    # Wait until the server sees the loss, so it discards the response instead of sending.
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-    return Response(status_code=500)
 
 
 def _envelope_error(status: int, description: str) -> Response:

@@ -34,7 +34,6 @@ import itertools
 import json
 import re
 import secrets
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -44,6 +43,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
+
+from syndicator.simulator.fakes._base import FakePlatform
 
 __all__ = [
     "APP_ID",
@@ -181,7 +182,7 @@ class _Reply(Exception):
         self.extra = extra
 
 
-class FakeWeChat:
+class FakeWeChat(FakePlatform):
     """The WeChat Official Account API, in memory, as an ASGI application.
 
     Args:
@@ -212,6 +213,7 @@ class FakeWeChat:
         mass_per_day: int = 1,
         publish_script: Iterable[int] = (1, 0),
     ) -> None:
+        super().__init__(())  # one handler for every path: see _serve
         self.accounts = dict(accounts if accounts is not None else {APP_ID: APP_SECRET})
         self.base_url: str | None = None
         self.daily_quota = dict(daily_quota or {})
@@ -225,7 +227,6 @@ class FakeWeChat:
         self.jobs: dict[int, PublishJob] = {}
         self._clock = clock
         self._offset = 0.0
-        self._lock = threading.Lock()
         self._tokens: dict[str, _Token] = {}
         self._current: dict[tuple[str, str], str] = {}
         self._forced: dict[str, list[float]] = {}
@@ -236,7 +237,6 @@ class FakeWeChat:
         self._client_msg_ids: dict[str, int] = {}
         self._mass_sent: list[float] = []
         self._ids = itertools.count(1)
-        self._closing: asyncio.Event | None = None
 
     def __repr__(self) -> str:
         return f"FakeWeChat(accounts={sorted(self.accounts)}, base_url={self.base_url!r})"
@@ -317,18 +317,10 @@ class FakeWeChat:
                     return self._faults.pop(index)
         return None
 
-    def close(self) -> None:
-        """Cut slow replies short (called on the server's loop when it stops)."""
-        if self._closing is not None:
-            self._closing.set()
-
     # -- ASGI -----------------------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        if self._closing is None:
-            self._closing = asyncio.Event()
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Record the request, apply the next fault switch for its path, then answer it."""
         request = Request(scope, receive)
         body = await request.body()
         record = Recorded(
@@ -343,8 +335,7 @@ class FakeWeChat:
         if fault is not None:
             record.fault = fault.kind
             if fault.kind == "slow":
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), fault.delay)
+                await self._pause(fault.delay)
             elif fault.kind == "status":
                 record.status = fault.status
                 await PlainTextResponse("Bad Gateway", status_code=fault.status)(

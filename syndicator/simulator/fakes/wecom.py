@@ -21,23 +21,19 @@ after reading the request (optionally after the message was delivered, like a lo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import json
 import secrets
-import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+
+from syndicator.simulator.fakes._base import START, FakePlatform, drop, headers_of
 
 __all__ = [
     "SEND_PATH",
@@ -50,9 +46,6 @@ __all__ = [
 ]
 
 SEND_PATH = "/cgi-bin/webhook/send"
-
-_TRANSPORT = "fake_robot.transport"
-_START = datetime(2026, 11, 26, 1, 0, tzinfo=UTC).timestamp()
 
 
 def cut_utf8(text: str, size: int) -> str:
@@ -123,8 +116,8 @@ class SlidingWindow:
         self._times.append(now)
 
 
-class RobotFake:
-    """What the robot fakes share: the clock, fault switches, recording and ASGI plumbing.
+class RobotFake(FakePlatform):
+    """What the robot fakes share: the clock, fault switches and recording.
 
     Args:
         clock: the fake's wall clock; without one it keeps its own, moved by :meth:`advance`.
@@ -138,21 +131,19 @@ class RobotFake:
     routes: tuple[tuple[str, str], ...] = ()
     """``(path, handler method name)`` pairs, served for POST (and GET, to refuse it)."""
 
-    def __init__(self, *, clock: Callable[[], float] | None = None, start: float = _START) -> None:
+    def __init__(self, *, clock: Callable[[], float] | None = None, start: float = START) -> None:
+        super().__init__(
+            [
+                Route(path, getattr(self, handler), methods=["GET", "POST"])
+                for path, handler in self.routes
+            ]
+        )
         self._clock = clock
         self._now = float(start)
         self.requests: list[Recorded] = []
         self.messages: list[Delivered] = []
         self._faults: deque[_Fault] = deque()
-        self._lock = threading.RLock()
-        self._closing: asyncio.Event | None = None
         self._hints = itertools.count(1)
-        self._app = Starlette(
-            routes=[
-                Route(path, getattr(self, handler), methods=["GET", "POST"])
-                for path, handler in self.routes
-            ]
-        )
 
     # -- the test's controls -------------------------------------------------------------
 
@@ -188,27 +179,19 @@ class RobotFake:
         """
         self._add(count, _Fault("drop", commit=commit))
 
-    def close(self) -> None:
-        """End waiting (slow) answers now; :class:`SimulatorServer` calls it on its loop."""
-        if self._closing is not None:
-            self._closing.set()
+    def delivered_to(self, robot: str) -> list[dict[str, Any]]:
+        """The messages the robot with this key (token, hook id) accepted, as stored.
+
+        The Feishu fake stores a body without its ``timestamp`` and ``sign``.
+        """
+        with self._lock:
+            return [m.payload for m in self.messages if m.robot == robot]
 
     def _add(self, count: int, fault: _Fault) -> None:
         with self._lock:
             self._faults.extend(fault for _ in range(count))
 
-    # -- ASGI ----------------------------------------------------------------------------
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        if self._closing is None:
-            self._closing = asyncio.Event()
-        # The transport behind uvicorn's receive (a bound method of its request cycle): ASGI has
-        # no message for "close without answering", so the drop switch reaches for it.
-        scope = dict(scope)
-        scope[_TRANSPORT] = getattr(getattr(receive, "__self__", None), "transport", None)
-        await self._app(scope, receive, send)
+    # -- requests ------------------------------------------------------------------------
 
     async def _begin(self, request: Request) -> tuple[Any, _Fault | None]:
         """Read the body (``None`` unless JSON), take the next fault and serve a slow one."""
@@ -220,16 +203,15 @@ class RobotFake:
         with self._lock:
             fault = self._faults.popleft() if self._faults else None
         if fault is not None and fault.action == "slow":
-            assert self._closing is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), fault.delay)
+            await self._pause(fault.delay)
         return body, fault
 
     def _record(self, request: Request, body: Any, status: int | None, code: int | None) -> None:
-        headers = {k.lower(): v for k, v in request.headers.items()}
         query = dict(request.query_params)
         with self._lock:
-            self.requests.append(Recorded(request.url.path, query, body, headers, status, code))
+            self.requests.append(
+                Recorded(request.url.path, query, body, headers_of(request), status, code)
+            )
 
     async def _faulted(self, request: Request, body: Any, fault: _Fault | None) -> Response | None:
         """The answer a status or drop fault gives, or ``None`` to answer normally."""
@@ -240,17 +222,7 @@ class RobotFake:
             html = f"<html><body>{fault.status} Bad Gateway</body></html>"
             return Response(html, fault.status, media_type="text/html")
         self._record(request, body, None, None)
-        transport = request.scope.get(_TRANSPORT)
-        if not isinstance(transport, asyncio.BaseTransport):
-            return Response("connection drop is not supported by this server", 500)
-        if isinstance(transport, asyncio.WriteTransport):
-            transport.abort()
-        else:
-            transport.close()
-        # Wait until the server sees the loss, so it discards the response instead of sending.
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-        return Response(status_code=500)
+        return await drop(request)
 
     def _answer(
         self, request: Request, body: Any, code: int, errmsg: str, **extra: Any
@@ -288,7 +260,7 @@ class FakeWeCom(RobotFake):
         title_limit: int = 128,
         description_limit: int = 512,
         clock: Callable[[], float] | None = None,
-        start: float = _START,
+        start: float = START,
     ) -> None:
         super().__init__(clock=clock, start=start)
         self.per_minute = per_minute
@@ -309,11 +281,6 @@ class FakeWeCom(RobotFake):
         """The robot was removed from its group: its key answers 93000 from now on."""
         with self._lock:
             del self._robots[key]
-
-    def delivered_to(self, key: str) -> list[dict[str, Any]]:
-        """The messages robot *key* accepted, as stored."""
-        with self._lock:
-            return [m.payload for m in self.messages if m.robot == key]
 
     def _error(self, request: Request, body: Any, code: int, reason: str) -> Response:
         errmsg = (

@@ -23,26 +23,23 @@ answer would be).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 import itertools
 import json
 import re
 import secrets
-import threading
 import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+
+from syndicator.simulator.fakes._base import START, FakePlatform, drop, headers_of
 
 __all__ = [
     "SHARE_PATH",
@@ -60,7 +57,6 @@ ACCESS_TOKEN_PATH = "/oauth2/access_token"
 _CST = timezone(timedelta(hours=8))
 _URL_HOSTS = re.compile(r"https?://([^/\s:?#，。]+)", re.IGNORECASE)
 _TOPIC = re.compile(r"#[^#\s][^#]*#")
-_TRANSPORT = "fake_weibo.transport"
 
 
 def weibo_units(text: str) -> float:
@@ -130,7 +126,7 @@ class _Posted:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-class FakeWeibo:
+class FakeWeibo(FakePlatform):
     """The fake's ASGI application and its state; serve it with ``SimulatorServer(app=...)``.
 
     Args:
@@ -154,7 +150,7 @@ class FakeWeibo:
         safe_domains: tuple[str, ...] = ("www.jiangxi.gov.cn",),
         appkey: str = "3718420915",
         app_secret: str = "fake-weibo-app-secret",
-        start: float = datetime(2026, 11, 26, 1, 0, tzinfo=UTC).timestamp(),
+        start: float = START,
         token_lifetime: int = 157_679_999,
         require_rip: bool = True,
         length_limit: int = 140,
@@ -162,6 +158,13 @@ class FakeWeibo:
         hourly_calls: int = 150,
         hourly_posts: int = 30,
     ) -> None:
+        super().__init__(
+            [
+                Route(SHARE_PATH, self._share, methods=["POST"]),
+                Route(TOKEN_INFO_PATH, self._token_info, methods=["POST"]),
+                Route(ACCESS_TOKEN_PATH, self._access_token, methods=["POST"]),
+            ]
+        )
         self.safe_domains = tuple(d.lower() for d in safe_domains)
         self.appkey = appkey
         self.app_secret = app_secret
@@ -179,15 +182,6 @@ class FakeWeibo:
         self._posted: list[_Posted] = []
         self._faults: deque[_Fault] = deque()
         self._ids = itertools.count(5_028_496_315_416_321)
-        self._lock = threading.RLock()
-        self._closing: asyncio.Event | None = None
-        self._app = Starlette(
-            routes=[
-                Route(SHARE_PATH, self._share, methods=["POST"]),
-                Route(TOKEN_INFO_PATH, self._token_info, methods=["POST"]),
-                Route(ACCESS_TOKEN_PATH, self._access_token, methods=["POST"]),
-            ]
-        )
 
     # -- the test's controls -------------------------------------------------------------
 
@@ -247,11 +241,6 @@ class FakeWeibo:
         """
         self._add(count, _Fault("drop", path, commit=commit))
 
-    def close(self) -> None:
-        """End waiting (slow) answers now; :class:`SimulatorServer` calls it on its loop."""
-        if self._closing is not None:
-            self._closing.set()
-
     @property
     def statuses(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -266,18 +255,7 @@ class FakeWeibo:
         with self._lock:
             self._faults.extend(fault for _ in range(count))
 
-    # -- ASGI ----------------------------------------------------------------------------
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        if self._closing is None:
-            self._closing = asyncio.Event()
-        # The transport behind uvicorn's receive (a bound method of its request cycle): ASGI has
-        # no message for "close without answering", so the drop switch reaches for it.
-        scope = dict(scope)
-        scope[_TRANSPORT] = getattr(getattr(receive, "__self__", None), "transport", None)
-        await self._app(scope, receive, send)
+    # -- requests ------------------------------------------------------------------------
 
     async def _begin(self, request: Request) -> tuple[dict[str, str], _Fault | None]:
         body = await request.body()
@@ -294,17 +272,16 @@ class FakeWeibo:
             if fault is not None:
                 self._faults.remove(fault)
         if fault is not None and fault.action == "slow":
-            assert self._closing is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), fault.delay)
+            await self._pause(fault.delay)
         return form, fault
 
     def _record(
         self, request: Request, form: dict[str, str], status: int | None, code: int | None
     ) -> None:
-        headers = {k.lower(): v for k, v in request.headers.items()}
         with self._lock:
-            self.requests.append(Recorded(request.url.path, form, headers, status, code))
+            self.requests.append(
+                Recorded(request.url.path, form, headers_of(request), status, code)
+            )
 
     def _error(
         self, request: Request, form: dict[str, str], code: int, error: str, status: int = 400
@@ -329,17 +306,7 @@ class FakeWeibo:
             body = {"error": "system error!", "error_code": fault.error_code}
             return _json({**body, "request": request.url.path}, fault.status)
         self._record(request, form, None, None)
-        transport = request.scope.get(_TRANSPORT)
-        if not isinstance(transport, asyncio.BaseTransport):
-            return Response("connection drop is not supported by this server", 500)
-        if isinstance(transport, asyncio.WriteTransport):
-            transport.abort()
-        else:
-            transport.close()
-        # Wait until the server sees the loss, so it discards the response instead of sending.
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-        return Response(status_code=500)
+        return await drop(request)
 
     def _auth(self, form: dict[str, str]) -> tuple[_Token | None, int, str]:
         token = self._tokens.get(form.get("access_token", ""))

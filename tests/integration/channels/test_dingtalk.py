@@ -1,65 +1,47 @@
 """The DingTalk custom-robot adapter over real HTTP to the fake webhook on 127.0.0.1.
 
-The adapter's clock is the fake's (``lambda: fake.now``) unless a test skews it on purpose, so
-the rate windows and the lockout are crossed by moving the clock, never by sleeping.
+The rate windows and the lockout are crossed by moving the fake's clock (see ``_support``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 
-from channels.base import (
-    BadContent,
-    ChannelError,
-    Message,
-    Misconfigured,
-    RateLimited,
-    Retryable,
-    Unconfirmed,
-)
+from channels.base import BadContent, Misconfigured, RateLimited
 from channels.dingtalk import DingTalk
 from tests.fakes.dingtalk import KEYWORDS, SEND_PATH, DingTalkRobot, DingTalkServer
-from tests.fakes.portals import unused_port
+from tests.integration.channels._support import (
+    ARTICLE,
+    GROUP_BOT_TRANSPORT,
+    SIGNING_CHECKS,
+    GroupBotCheck,
+    Signing,
+    SigningCheck,
+    message,
+    opened,
+    shown_by,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
-ARTICLE = "https://www.jiangxi.gov.cn/art/2026/11/26/art_5218_4938291.html"
+SIGNING = Signing(
+    sign=310000, keywords=310000, wrong_secret="SEC" + "0" * 64, mismatch="签名不匹配"
+)
+"""加签 and 关键词 refusals are all errcode 310000, told apart by errmsg."""
 
 
-def message(body: str = "网传“某地停水三天”系谣言，请以官方发布为准。", **kw: Any) -> Message:
-    kw.setdefault("title", "关于网传停水消息的辟谣")
-    return Message(kind="rebuttal", body=body, **kw)
-
-
-@asynccontextmanager
-async def adapter(
-    dingtalk: DingTalkServer,
-    robot: DingTalkRobot | None = None,
-    *,
-    clock: Callable[[], float] | None = None,
-    base_url: str | None = None,
-    http_timeout: float = 5.0,
-    **config: Any,
-) -> AsyncIterator[DingTalk]:
+def adapter(
+    dingtalk: DingTalkServer, robot: DingTalkRobot | None = None, **options: Any
+) -> AbstractAsyncContextManager[DingTalk]:
+    """The adapter on *robot* (the 加签 one unless named); *options* go to :func:`opened`."""
     robot = robot or dingtalk.signed
-    settings: dict[str, Any] = {"access_token": robot.token}
-    if robot.secret:
-        settings["secret"] = robot.secret
-    async with httpx.AsyncClient(timeout=http_timeout) as client:
-        yield DingTalk(
-            "jx-dingtalk",
-            {**settings, **config},
-            client=client,
-            base_url=base_url or dingtalk.base_url,
-            clock=clock or (lambda: dingtalk.fake.now),
-        )
+    settings = {"access_token": robot.token} | ({"secret": robot.secret} if robot.secret else {})
+    return opened(DingTalk, "jx-dingtalk", dingtalk, settings, **options)
 
 
 async def test_signed_text_is_accepted(dingtalk: DingTalkServer) -> None:
@@ -119,40 +101,9 @@ async def test_msgtype_follows_the_message(
     assert sent == {"msgtype": msgtype, msgtype: expected}
 
 
-async def test_a_wrong_secret_is_misconfigured(dingtalk: DingTalkServer) -> None:
-    wrong = "SEC" + "0" * 64
-    async with adapter(dingtalk, secret=wrong) as channel:
-        with pytest.raises(Misconfigured) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    error = caught.value
-    assert error.platform_code == 310000
-    assert error.http_status == 200
-    assert "签名不匹配" in str(error)
-    assert wrong not in str(error)
-    assert dingtalk.fake.messages == []
-
-
-async def test_no_secret_for_a_signing_robot_says_so(dingtalk: DingTalkServer) -> None:
-    async with adapter(dingtalk, dingtalk.keyword, access_token=dingtalk.signed.token) as channel:
-        with pytest.raises(Misconfigured) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert caught.value.platform_code == 310000
-    assert "请在渠道配置中填写 secret" in str(caught.value)
-
-
-@pytest.mark.parametrize("skew", [-3601.0, 3601.0], ids=["an-hour-slow", "an-hour-fast"])
-async def test_a_stale_timestamp_is_rejected(dingtalk: DingTalkServer, skew: float) -> None:
-    async with adapter(dingtalk, clock=lambda: dingtalk.fake.now + skew) as channel:
-        with pytest.raises(Misconfigured) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert caught.value.platform_code == 310000
-    assert "时钟" in str(caught.value)
-
-
-async def test_a_timestamp_within_the_hour_is_accepted(dingtalk: DingTalkServer) -> None:
-    async with adapter(dingtalk, clock=lambda: dingtalk.fake.now - 3500) as channel:
-        await channel.publish(message(), idempotency_key="k")
-    assert len(dingtalk.fake.messages) == 1
+@pytest.mark.parametrize("check", SIGNING_CHECKS)
+async def test_security_settings(dingtalk: DingTalkServer, check: SigningCheck) -> None:
+    await check(dingtalk, partial(adapter, dingtalk), SIGNING)
 
 
 async def test_a_missing_keyword_is_refused_before_sending(dingtalk: DingTalkServer) -> None:
@@ -168,14 +119,6 @@ async def test_a_missing_keyword_is_refused_before_sending(dingtalk: DingTalkSer
         await channel.publish(message("停水消息不实", format="markdown"), idempotency_key="k")
         assert "辟谣" in dingtalk.fake.messages[-1].payload["markdown"]["title"]
     assert len(dingtalk.fake.messages) == 2
-
-
-async def test_the_platforms_keyword_refusal_is_misconfigured(dingtalk: DingTalkServer) -> None:
-    async with adapter(dingtalk, dingtalk.keyword) as channel:  # keywords not configured
-        with pytest.raises(Misconfigured) as caught:
-            await channel.publish(message("停水通知", title="通知"), idempotency_key="k")
-    assert caught.value.platform_code == 310000
-    assert "关键词" in str(caught.value)
 
 
 async def test_ip_whitelist_refusal_names_the_whitelist(dingtalk: DingTalkServer) -> None:
@@ -230,38 +173,9 @@ async def test_the_platforms_own_460101_is_bad_content(dingtalk: DingTalkServer)
     assert caught.value.platform_code == 460101  # "exceed" in its errmsg is no rate limit
 
 
-async def test_5xx_is_retryable(dingtalk: DingTalkServer) -> None:
-    dingtalk.fake.fail_next(status=503)
-    async with adapter(dingtalk) as channel:
-        with pytest.raises(Retryable) as caught:
-            await channel.publish(message(), idempotency_key="k")
-        assert caught.value.http_status == 503
-        await channel.publish(message(), idempotency_key="k")
-    assert len(dingtalk.fake.messages) == 1
-
-
-async def test_a_dropped_connection_after_sending_is_unconfirmed(
-    dingtalk: DingTalkServer,
-) -> None:
-    dingtalk.fake.drop_next(commit=True)
-    async with adapter(dingtalk) as channel:
-        with pytest.raises(Unconfirmed):
-            await channel.publish(message(), idempotency_key="k")
-    assert len(dingtalk.fake.messages) == 1
-
-
-async def test_a_slow_answer_is_unconfirmed(dingtalk: DingTalkServer) -> None:
-    dingtalk.fake.slow_next(delay=2.0)
-    async with adapter(dingtalk, http_timeout=0.3) as channel:
-        with pytest.raises(Unconfirmed):
-            await channel.publish(message(), idempotency_key="k")
-
-
-async def test_nothing_listening_is_retryable(dingtalk: DingTalkServer) -> None:
-    async with adapter(dingtalk, base_url=f"http://127.0.0.1:{unused_port()}") as channel:
-        with pytest.raises(Retryable) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert not isinstance(caught.value, Unconfirmed)
+@pytest.mark.parametrize("check", GROUP_BOT_TRANSPORT)
+async def test_transport_failures(dingtalk: DingTalkServer, check: GroupBotCheck) -> None:
+    await check(dingtalk.fake, partial(adapter, dingtalk))
 
 
 async def test_token_secret_and_sign_never_show(
@@ -270,22 +184,10 @@ async def test_token_secret_and_sign_never_show(
     caplog.set_level(logging.DEBUG)
     robot = dingtalk.signed
     assert robot.secret is not None
-    shown: list[str] = []
+    fake = dingtalk.fake
     async with adapter(dingtalk) as channel:
-        shown.append(repr(channel))
-        shown.append(json.dumps(channel.safe_config(), ensure_ascii=False))
-        receipt = await channel.publish(message(), idempotency_key="k1")
-        shown.append(json.dumps(dict(receipt.raw), ensure_ascii=False))
-        for arm in (
-            lambda: dingtalk.fake.drop_next(),
-            lambda: dingtalk.fake.fail_next(),
-            lambda: dingtalk.fake.remove_robot(robot.token),
-        ):
-            arm()
-            with pytest.raises(ChannelError) as caught:
-                await channel.publish(message(), idempotency_key="k2")
-            shown += [str(caught.value), repr(caught.value)]
-            shown.append(json.dumps(dict(caught.value.raw), ensure_ascii=False))
+        remove = partial(fake.remove_robot, robot.token)
+        shown = await shown_by(channel, [fake.drop_next, fake.fail_next, remove])
     shown.append(caplog.text)
     signs = [r.query["sign"] for r in dingtalk.fake.requests]
     assert "sent k1 as text" in caplog.text

@@ -24,6 +24,7 @@ from channels.base import (
 from channels.email import Email
 from tests.fakes.portals import unused_port
 from tests.fakes.smtp import PASSWORD, USERNAME, Certificate, FakeSMTP
+from tests.integration.channels._support import ARTICLE
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -32,7 +33,6 @@ SENDER = "江西省人民政府新闻办公室 <press@jiangxi.gov.cn>"
 TO = ["editor@jxnews.com.cn", "duty@jiangxi.gov.cn"]
 KEY = "push-42.jx-mail"
 SUBJECT = "关于网传“某地停水三天”的辟谣"
-ARTICLE = "https://www.jiangxi.gov.cn/art/2026/11/26/art_5218_4938291.html"
 NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 
 

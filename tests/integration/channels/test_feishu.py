@@ -1,65 +1,47 @@
 """The Feishu custom-bot adapter over real HTTP to the fake webhook on 127.0.0.1.
 
-The adapter's clock is the fake's (``lambda: fake.now``) unless a test skews it on purpose, so
-the rate windows are crossed by moving the clock, never by sleeping.
+The 1 s and 60 s rate windows are crossed by moving the fake's clock (see ``_support``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 
-from channels.base import (
-    BadContent,
-    ChannelError,
-    Message,
-    Misconfigured,
-    RateLimited,
-    Retryable,
-    Unconfirmed,
-)
+from channels.base import BadContent, Misconfigured, RateLimited
 from channels.feishu import Feishu
 from tests.fakes.feishu import HOOK_PATH, KEYWORDS, FeishuBot, FeishuServer
-from tests.fakes.portals import unused_port
+from tests.integration.channels._support import (
+    ARTICLE,
+    GROUP_BOT_TRANSPORT,
+    SIGNING_CHECKS,
+    GroupBotCheck,
+    Signing,
+    SigningCheck,
+    message,
+    opened,
+    shown_by,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
-ARTICLE = "https://www.jiangxi.gov.cn/art/2026/11/26/art_5218_4938291.html"
+SIGNING = Signing(
+    sign=19021, keywords=19024, wrong_secret="wrongSecretValue123", mismatch="签名校验失败"
+)
+"""签名校验 failures are 19021 (the clock included), missing keywords 19024."""
 
 
-def message(body: str = "网传“某地停水三天”系谣言，请以官方发布为准。", **kw: Any) -> Message:
-    kw.setdefault("title", "关于网传停水消息的辟谣")
-    return Message(kind="rebuttal", body=body, **kw)
-
-
-@asynccontextmanager
-async def adapter(
-    feishu: FeishuServer,
-    bot: FeishuBot | None = None,
-    *,
-    clock: Callable[[], float] | None = None,
-    base_url: str | None = None,
-    http_timeout: float = 5.0,
-    **config: Any,
-) -> AsyncIterator[Feishu]:
+def adapter(
+    feishu: FeishuServer, bot: FeishuBot | None = None, **options: Any
+) -> AbstractAsyncContextManager[Feishu]:
+    """The adapter on *bot* (the signing one unless named); *options* go to :func:`opened`."""
     bot = bot or feishu.signed
-    settings: dict[str, Any] = {"hook_id": bot.hook_id}
-    if bot.secret:
-        settings["secret"] = bot.secret
-    async with httpx.AsyncClient(timeout=http_timeout) as client:
-        yield Feishu(
-            "jx-feishu",
-            {**settings, **config},
-            client=client,
-            base_url=base_url or feishu.base_url,
-            clock=clock or (lambda: feishu.fake.now),
-        )
+    settings = {"hook_id": bot.hook_id} | ({"secret": bot.secret} if bot.secret else {})
+    return opened(Feishu, "jx-feishu", feishu, settings, **options)
 
 
 async def test_signed_post_is_accepted(feishu: FeishuServer) -> None:
@@ -133,38 +115,9 @@ async def test_legacy_status_code_bodies_are_read(feishu: FeishuServer) -> None:
     assert caught.value.raw["StatusCode"] == 19021 and "code" not in caught.value.raw
 
 
-async def test_a_wrong_secret_is_misconfigured(feishu: FeishuServer) -> None:
-    wrong = "wrongSecretValue123"
-    async with adapter(feishu, secret=wrong) as channel:
-        with pytest.raises(Misconfigured) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert caught.value.platform_code == 19021
-    assert "签名校验失败" in str(caught.value)
-    assert wrong not in str(caught.value)
-    assert feishu.fake.messages == []
-
-
-async def test_no_secret_for_a_signing_bot_says_so(feishu: FeishuServer) -> None:
-    async with adapter(feishu, feishu.open, hook_id=feishu.signed.hook_id) as channel:
-        with pytest.raises(Misconfigured) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert caught.value.platform_code == 19021
-    assert "请在渠道配置中填写 secret" in str(caught.value)
-
-
-@pytest.mark.parametrize("skew", [-3601.0, 3601.0], ids=["an-hour-slow", "an-hour-fast"])
-async def test_a_stale_timestamp_is_rejected(feishu: FeishuServer, skew: float) -> None:
-    async with adapter(feishu, clock=lambda: feishu.fake.now + skew) as channel:
-        with pytest.raises(Misconfigured) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert caught.value.platform_code == 19021
-    assert "时钟" in str(caught.value)
-
-
-async def test_a_timestamp_within_the_hour_is_accepted(feishu: FeishuServer) -> None:
-    async with adapter(feishu, clock=lambda: feishu.fake.now - 3500) as channel:
-        await channel.publish(message(), idempotency_key="k")
-    assert len(feishu.fake.messages) == 1
+@pytest.mark.parametrize("check", SIGNING_CHECKS)
+async def test_security_settings(feishu: FeishuServer, check: SigningCheck) -> None:
+    await check(feishu, partial(adapter, feishu), SIGNING)
 
 
 async def test_a_missing_keyword_is_refused_before_sending(feishu: FeishuServer) -> None:
@@ -180,14 +133,6 @@ async def test_a_missing_keyword_is_refused_before_sending(feishu: FeishuServer)
         # A post carries its title: a keyword there is enough.
         await channel.publish(message("停水消息不实"), idempotency_key="k")
     assert len(feishu.fake.messages) == 2
-
-
-async def test_the_platforms_keyword_refusal_is_misconfigured(feishu: FeishuServer) -> None:
-    async with adapter(feishu, feishu.keyword) as channel:  # keywords not configured
-        with pytest.raises(Misconfigured) as caught:
-            await channel.publish(message("停水通知", title="通知"), idempotency_key="k")
-    assert caught.value.platform_code == 19024
-    assert "关键词" in str(caught.value)
 
 
 async def test_ip_whitelist_refusal_names_the_whitelist(feishu: FeishuServer) -> None:
@@ -242,37 +187,9 @@ async def test_the_platforms_own_size_refusal_is_bad_content(feishu: FeishuServe
     assert caught.value.platform_code == 9499  # "Bad Request": no rate limit
 
 
-async def test_5xx_is_retryable(feishu: FeishuServer) -> None:
-    feishu.fake.fail_next(status=503)
-    async with adapter(feishu) as channel:
-        with pytest.raises(Retryable) as caught:
-            await channel.publish(message(), idempotency_key="k")
-        assert caught.value.http_status == 503
-        assert not isinstance(caught.value, RateLimited)
-        await channel.publish(message(), idempotency_key="k")
-    assert len(feishu.fake.messages) == 1
-
-
-async def test_a_dropped_connection_after_sending_is_unconfirmed(feishu: FeishuServer) -> None:
-    feishu.fake.drop_next(commit=True)
-    async with adapter(feishu) as channel:
-        with pytest.raises(Unconfirmed):
-            await channel.publish(message(), idempotency_key="k")
-    assert len(feishu.fake.messages) == 1
-
-
-async def test_a_slow_answer_is_unconfirmed(feishu: FeishuServer) -> None:
-    feishu.fake.slow_next(delay=2.0)
-    async with adapter(feishu, http_timeout=0.3) as channel:
-        with pytest.raises(Unconfirmed):
-            await channel.publish(message(), idempotency_key="k")
-
-
-async def test_nothing_listening_is_retryable(feishu: FeishuServer) -> None:
-    async with adapter(feishu, base_url=f"http://127.0.0.1:{unused_port()}") as channel:
-        with pytest.raises(Retryable) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert not isinstance(caught.value, Unconfirmed)
+@pytest.mark.parametrize("check", GROUP_BOT_TRANSPORT)
+async def test_transport_failures(feishu: FeishuServer, check: GroupBotCheck) -> None:
+    await check(feishu.fake, partial(adapter, feishu))
 
 
 async def test_a_full_webhook_address_works_as_hook_id(feishu: FeishuServer) -> None:
@@ -288,23 +205,10 @@ async def test_hook_id_secret_and_sign_never_show(
     caplog.set_level(logging.DEBUG)
     bot = feishu.signed
     assert bot.secret is not None
-    shown: list[str] = []
+    fake = feishu.fake
     async with adapter(feishu) as channel:
-        shown.append(repr(channel))
-        shown.append(json.dumps(channel.safe_config(), ensure_ascii=False))
-        receipt = await channel.publish(message(), idempotency_key="k1")
-        shown.append(json.dumps(dict(receipt.raw), ensure_ascii=False))
-        arms: list[Callable[[], None]] = [
-            lambda: feishu.fake.drop_next(),
-            lambda: feishu.fake.fail_next(),
-            lambda: feishu.fake.remove_bot(bot.hook_id),
-        ]
-        for arm in arms:
-            arm()
-            with pytest.raises(ChannelError) as caught:
-                await channel.publish(message(), idempotency_key="k2")
-            shown += [str(caught.value), repr(caught.value)]
-            shown.append(json.dumps(dict(caught.value.raw), ensure_ascii=False))
+        remove = partial(fake.remove_bot, bot.hook_id)
+        shown = await shown_by(channel, [fake.drop_next, fake.fail_next, remove])
     shown.append(caplog.text)
     signs = [r.body["sign"] for r in feishu.fake.requests]
     assert "sent k1 as post" in caplog.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -19,24 +20,18 @@ from telegram.error import BadRequest, Forbidden, InvalidToken
 from channels.base import (
     BadContent,
     ChannelError,
-    Message,
     Misconfigured,
     RateLimited,
     Retryable,
     Unconfirmed,
 )
 from channels.telegram import Telegram
-from tests.fakes.portals import unused_port
 from tests.fakes.telegram import BOT_TOKEN, CHANNEL, CHANNEL_ID, GROUP_ID, TelegramServer
+from tests.integration.channels._support import ARTICLE, message, nothing_listening_is_retryable
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 BOT_ID = int(BOT_TOKEN.split(":")[0])
-ARTICLE = "https://www.jiangxi.gov.cn/art/2026/11/26/art_5218_4938291.html"
-
-
-def message(body: str = "网传“某地停水三天”系谣言，请以官方发布为准。", **kw: Any) -> Message:
-    return Message(kind="rebuttal", title="关于网传停水消息的辟谣", body=body, **kw)
 
 
 @asynccontextmanager
@@ -260,11 +255,9 @@ async def test_connection_closed_after_sending_is_unconfirmed(
 
 
 async def test_connection_refused_is_retryable() -> None:
-    async with adapter(None, base_url=f"http://127.0.0.1:{unused_port()}") as channel:
-        with pytest.raises(Retryable) as caught:
-            await channel.publish(message(), idempotency_key="p1")
-    assert type(caught.value) is Retryable
-    assert "无法连接" in str(caught.value)
+    error = await nothing_listening_is_retryable(partial(adapter, None))
+    assert type(error) is Retryable
+    assert "无法连接" in str(error)
 
 
 # -- secrets ---------------------------------------------------------------------------------

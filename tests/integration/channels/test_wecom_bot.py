@@ -1,61 +1,37 @@
 """The WeCom group-robot adapter over real HTTP to the fake webhook on 127.0.0.1.
 
-The adapter's clock is the fake's (``lambda: fake.now``), so the rolling minute is crossed by
-moving it, never by sleeping; the only waits are the bounded slow-answer switch and the
-client's read timeout.
+The rolling minute is crossed by moving the fake's clock (see ``_support``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 
-from channels.base import (
-    BadContent,
-    ChannelError,
-    Message,
-    Misconfigured,
-    RateLimited,
-    Retryable,
-    Unconfirmed,
-)
+from channels.base import BadContent, Misconfigured, RateLimited
 from channels.wecom_bot import WeComBot
-from tests.fakes.portals import unused_port
 from tests.fakes.wecom import SEND_PATH, WeComServer
+from tests.integration.channels._support import (
+    ARTICLE,
+    GROUP_BOT_TRANSPORT,
+    GroupBotCheck,
+    message,
+    opened,
+    shown_by,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
-ARTICLE = "https://www.jiangxi.gov.cn/art/2026/11/26/art_5218_4938291.html"
 
-
-def message(body: str = "网传“某地停水三天”系谣言，请以官方发布为准。", **kw: Any) -> Message:
-    kw.setdefault("title", "关于网传停水消息的辟谣")
-    return Message(kind="rebuttal", body=body, **kw)
-
-
-@asynccontextmanager
-async def adapter(
-    wecom: WeComServer,
-    *,
-    key: str | None = None,
-    base_url: str | None = None,
-    http_timeout: float = 5.0,
-    **config: Any,
-) -> AsyncIterator[WeComBot]:
-    async with httpx.AsyncClient(timeout=http_timeout) as client:
-        yield WeComBot(
-            "jx-wecom",
-            {"key": key or wecom.key, **config},
-            client=client,
-            base_url=base_url or wecom.base_url,
-            clock=lambda: wecom.fake.now,
-        )
+def adapter(
+    wecom: WeComServer, *, key: str | None = None, **options: Any
+) -> AbstractAsyncContextManager[WeComBot]:
+    """The adapter on the fixture's robot, or on *key*; *options* go to :func:`opened`."""
+    return opened(WeComBot, "jx-wecom", wecom, {"key": key or wecom.key}, **options)
 
 
 async def test_text_happy_path_with_mentions(wecom: WeComServer) -> None:
@@ -181,58 +157,16 @@ async def test_empty_content_is_refused_before_sending(wecom: WeComServer) -> No
     assert wecom.fake.requests == []
 
 
-async def test_5xx_is_retryable(wecom: WeComServer) -> None:
-    wecom.fake.fail_next(status=502)
-    async with adapter(wecom) as channel:
-        with pytest.raises(Retryable) as caught:
-            await channel.publish(message(), idempotency_key="k")
-        assert not isinstance(caught.value, RateLimited)
-        assert caught.value.http_status == 502
-        await channel.publish(message(), idempotency_key="k")
-    assert len(wecom.fake.messages) == 1
-
-
-async def test_a_dropped_connection_after_sending_is_unconfirmed(wecom: WeComServer) -> None:
-    wecom.fake.drop_next(commit=True)
-    async with adapter(wecom) as channel:
-        with pytest.raises(Unconfirmed) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert "请到群里核对" in str(caught.value)
-    assert len(wecom.fake.messages) == 1  # it did arrive: a blind retry would post it twice
-
-
-async def test_a_slow_answer_is_unconfirmed(wecom: WeComServer) -> None:
-    wecom.fake.slow_next(delay=2.0)
-    async with adapter(wecom, http_timeout=0.3) as channel:
-        with pytest.raises(Unconfirmed):
-            await channel.publish(message(), idempotency_key="k")
-
-
-async def test_nothing_listening_is_retryable(wecom: WeComServer) -> None:
-    async with adapter(wecom, base_url=f"http://127.0.0.1:{unused_port()}") as channel:
-        with pytest.raises(Retryable) as caught:
-            await channel.publish(message(), idempotency_key="k")
-    assert not isinstance(caught.value, Unconfirmed)
+@pytest.mark.parametrize("check", GROUP_BOT_TRANSPORT)
+async def test_transport_failures(wecom: WeComServer, check: GroupBotCheck) -> None:
+    await check(wecom.fake, partial(adapter, wecom))
 
 
 async def test_the_key_never_shows(wecom: WeComServer, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    shown: list[str] = []
     async with adapter(wecom) as channel:
-        shown.append(repr(channel))
-        shown.append(json.dumps(channel.safe_config(), ensure_ascii=False))
-        receipt = await channel.publish(message(), idempotency_key="k1")
-        shown.append(json.dumps(dict(receipt.raw), ensure_ascii=False))
-        for arm in (
-            lambda: wecom.fake.drop_next(),
-            lambda: wecom.fake.fail_next(),
-            lambda: wecom.fake.remove_robot(wecom.key),
-        ):
-            arm()
-            with pytest.raises(ChannelError) as caught:
-                await channel.publish(message(), idempotency_key="k2")
-            shown += [str(caught.value), repr(caught.value)]
-            shown.append(json.dumps(dict(caught.value.raw), ensure_ascii=False))
+        remove = partial(wecom.fake.remove_robot, wecom.key)
+        shown = await shown_by(channel, [wecom.fake.drop_next, wecom.fake.fail_next, remove])
     shown.append(caplog.text)
     assert "sent k1 as text" in caplog.text
     assert "no answer to send (k2)" in caplog.text

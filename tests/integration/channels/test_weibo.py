@@ -1,16 +1,16 @@
 """The Weibo adapter over real HTTP to the fake Weibo API on 127.0.0.1.
 
-The adapter's clock is the fake's (``lambda: fake.now``), so token expiry and the hourly rate
-windows are reached by moving it, never by sleeping; the only waits are the bounded slow-answer
-switch and the client's read timeout.
+Token expiry and the hourly rate windows are reached by moving the fake's clock (see
+``_support``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -19,50 +19,35 @@ import pytest
 from channels.base import (
     BadContent,
     ChannelError,
-    Message,
     Misconfigured,
     RateLimited,
     Retryable,
     Unconfirmed,
 )
 from channels.weibo import Weibo
-from tests.fakes.portals import unused_port
 from tests.fakes.weibo import SAFE_DOMAIN_URL, SHARE_PATH, TOKEN_INFO_PATH, UID, WeiboServer
+from tests.integration.channels._support import (
+    ARTICLE,
+    message,
+    nothing_listening_is_retryable,
+    opened,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 RIP = "211.156.0.1"
-ARTICLE = "https://www.jiangxi.gov.cn/art/2026/11/26/art_5218_4938291.html"
 
 
-def message(body: str = "网传“某地停水三天”系谣言，请以官方发布为准。", **kw: Any) -> Message:
-    return Message(kind="rebuttal", title="关于网传停水消息的辟谣", body=body, **kw)
-
-
-@asynccontextmanager
-async def adapter(
-    weibo: WeiboServer,
-    *,
-    token: str | None = None,
-    base_url: str | None = None,
-    clock: Callable[[], float] | None = None,
-    http_timeout: httpx.Timeout | float = 5.0,
-    **config: Any,
-) -> AsyncIterator[Weibo]:
+def adapter(
+    weibo: WeiboServer, *, token: str | None = None, **options: Any
+) -> AbstractAsyncContextManager[Weibo]:
+    """The adapter on the fixture's token, or on *token*; *options* go to :func:`opened`."""
     settings = {
         "access_token": token or weibo.token,
         "safe_domain_url": SAFE_DOMAIN_URL,
         "rip": RIP,
-        **config,
     }
-    async with httpx.AsyncClient(timeout=http_timeout) as client:
-        yield Weibo(
-            "jx-weibo",
-            settings,
-            client=client,
-            base_url=base_url or weibo.base_url,
-            clock=clock or (lambda: weibo.fake.now),
-        )
+    return opened(Weibo, "jx-weibo", weibo, settings, **options)
 
 
 async def test_happy_path(weibo: WeiboServer) -> None:
@@ -298,9 +283,8 @@ async def test_token_info_failing_posts_nothing(weibo: WeiboServer) -> None:
 
 
 async def test_connection_refused_is_retryable(weibo: WeiboServer) -> None:
-    async with adapter(weibo, base_url=f"http://127.0.0.1:{unused_port()}") as channel:
-        with pytest.raises(Retryable, match="无法"):
-            await channel.publish(message(), idempotency_key="k")
+    error = await nothing_listening_is_retryable(partial(adapter, weibo))
+    assert "无法" in str(error)
 
 
 # -- secrets and what is shown ---------------------------------------------------------------------

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
@@ -21,7 +20,6 @@ from channels.base import (
     BadContent,
     ChannelConfigError,
     ChannelError,
-    Message,
     Misconfigured,
     RateLimited,
     Retryable,
@@ -29,6 +27,7 @@ from channels.base import (
 )
 from channels.dingtalk import DingTalk, sign
 from channels.registry import load_registry
+from tests.unit.channels._support import Handler, message, mock_client, refuse
 
 pytestmark = pytest.mark.anyio
 
@@ -39,25 +38,10 @@ NOW = 1_700_000_000.0
 #   | openssl dgst -sha256 -hmac 'SECtestsecret0123456789' -binary | base64
 VECTOR = "zrLWzK97t62y5CpqN8Ok9UIdPvX+jL1PNoW8nKT5a9k="
 
-Handler = Callable[[httpx.Request], httpx.Response]
 
-
-def message(body: str = "网传停水消息系谣言。", **kw: Any) -> Message:
-    kw.setdefault("title", "辟谣：停水消息不实")
-    return Message(kind="rebuttal", body=body, **kw)
-
-
-def channel(handler: Handler | None = None, **config: Any) -> DingTalk:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise AssertionError(f"unexpected request {request.url}")
-
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler or refuse))
-    return DingTalk(
-        "jx-dingtalk",
-        {"access_token": TOKEN, "secret": SECRET, **config},
-        client=client,
-        clock=lambda: NOW,
-    )
+def channel(handler: Handler = refuse, **config: Any) -> DingTalk:
+    settings = {"access_token": TOKEN, "secret": SECRET, **config}
+    return DingTalk("jx-dingtalk", settings, client=mock_client(handler), clock=lambda: NOW)
 
 
 def answer(body: dict[str, Any], status: int = 200) -> Handler:
@@ -104,7 +88,7 @@ async def test_no_secret_no_signature() -> None:
     dt = DingTalk(
         "d",
         {"access_token": TOKEN},
-        client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        client=mock_client(handler),
     )
     await dt.publish(message(), idempotency_key="k")
     assert set(parse_qs(urlsplit(str(seen[0].url)).query)) == {"access_token"}

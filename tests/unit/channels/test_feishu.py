@@ -7,7 +7,6 @@ in ``tests/integration/channels/test_feishu.py``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -25,6 +24,7 @@ from channels.base import (
 )
 from channels.feishu import RETRY_AFTER, Feishu, mask_hook, sign
 from channels.registry import load_registry
+from tests.unit.channels._support import Handler, message, mock_client
 
 pytestmark = pytest.mark.anyio
 
@@ -35,13 +35,6 @@ NOW = 1_732_582_800.0
 #   -hmac "$(printf '1732582800\nfSx9kQ2mZ7pL4vB1nW8r')" | base64
 VECTOR = "7IqggvWom/4trIqo8E4fYiG79HNt4bhPPmdr7UQHlkI="
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def message(body: str = "网传停水消息系谣言。", **kw: Any) -> Message:
-    kw.setdefault("title", "辟谣：停水消息不实")
-    return Message(kind="rebuttal", body=body, **kw)
-
 
 def ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"code": 0, "msg": "success", "data": {}})
@@ -50,8 +43,7 @@ def ok(request: httpx.Request) -> httpx.Response:
 def channel(handler: Handler = ok, **config: Any) -> Feishu:
     settings: dict[str, Any] = {"hook_id": HOOK, "secret": SECRET, **config}
     settings = {k: v for k, v in settings.items() if v is not None}
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return Feishu("jx-feishu", settings, client=client, clock=lambda: NOW)
+    return Feishu("jx-feishu", settings, client=mock_client(handler), clock=lambda: NOW)
 
 
 def answering(status: int, payload: Any = None, **headers: str) -> Handler:
@@ -113,7 +105,7 @@ async def test_lark_is_a_base_url() -> None:
         seen.append(request)
         return ok(request)
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = mock_client(handler)
     lark = Feishu("lark", {"hook_id": HOOK}, client=client, base_url="https://open.larksuite.com/")
     await lark.publish(message(), idempotency_key="k")
     assert str(seen[0].url) == f"https://open.larksuite.com/open-apis/bot/v2/hook/{HOOK}"
@@ -261,7 +253,7 @@ def test_mentions() -> None:
 def test_config_errors_name_the_field_but_not_the_secret(
     config: dict[str, Any], field: str
 ) -> None:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(ok))
+    client = mock_client(ok)
     with pytest.raises(ChannelConfigError, match=field) as caught:
         Feishu("jx-feishu", config, client=client)
     assert "not a hook!" not in str(caught.value)

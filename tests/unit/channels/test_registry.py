@@ -17,6 +17,7 @@ from channels.base import Channel, ChannelConfigError, Message, Receipt
 from channels.registry import BUILTIN, load_registry
 from syndicator.delivery import ChannelInstanceError, build_channel
 from syndicator.settings import ChannelSettings, Secret, SettingsError, load_settings
+from tests.unit.channels._support import mock_client
 
 PLUGIN = """
 from channels.base import Capability, Channel, Limit, LengthUnit, Message, Receipt
@@ -92,7 +93,7 @@ def test_without_plugins_only_built_ins(plugin_path: Path) -> None:
 
 @pytest.fixture
 def client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    return mock_client(lambda r: httpx.Response(500))
 
 
 def test_configured_instance_gets_its_secret_from_the_environment(

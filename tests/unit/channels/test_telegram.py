@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,13 +25,12 @@ from channels.base import (
     measure,
 )
 from channels.telegram import Telegram, visible_text
+from tests.unit.channels._support import Handler, mock_client
 
 pytestmark = pytest.mark.anyio
 
 TOKEN = "7000000001:AAHunitTestTokenNeverShown-0123456789"
 SECRET = TOKEN.split(":")[1]
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def sent_message(request: httpx.Request) -> httpx.Response:
@@ -46,7 +44,7 @@ def sent_message(request: httpx.Request) -> httpx.Response:
 
 
 def channel(handler: Handler, **config: Any) -> Telegram:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = mock_client(handler)
     settings = {"bot_token": TOKEN, "chat_id": "@jxfabu", **config}
     return Telegram("jx-tg", settings, client=client, base_url="https://tg.invalid")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -28,6 +27,7 @@ from channels.base import (
 from channels.registry import load_registry
 from channels.webhook import Webhook, mask_url, sign
 from syndicator import notify
+from tests.unit.channels._support import Handler, mock_client
 
 pytestmark = pytest.mark.anyio
 
@@ -38,15 +38,13 @@ NOW = 1_732_582_800.0
 VECTOR = "sha256=8897996881dd89f63d3cb9093364132eaea0bb478fb2237c651256304aaf89ff"
 MESSAGE = Message(kind="rebuttal", title="辟谣", body="网传信息不实。")
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
 
 def ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"id": 42})
 
 
 def channel(handler: Handler = ok, **config: Any) -> Webhook:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = mock_client(handler)
     settings = {"url": URL, "secret": SECRET, **config}
     return Webhook("duty", settings, client=client, clock=lambda: NOW)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -24,12 +23,12 @@ from channels.base import (
 )
 from channels.registry import load_registry
 from channels.wechat_mp import WeChatMP
+from tests.unit.channels._support import Handler, mock_client
 
 pytestmark = pytest.mark.anyio
 
 SECRET = "app-secret-0123456789abcdef"
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 class Clock:
@@ -96,7 +95,7 @@ def article(**changes: Any) -> Message:
 
 
 def make(api: Api, clock: Clock | None = None, **config: Any) -> tuple[WeChatMP, httpx.AsyncClient]:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(api))
+    client = mock_client(api)
     channel = WeChatMP(
         "jx-wechat",
         {"app_id": "wx0123456789abcdef", "app_secret": SECRET, **config},

@@ -19,7 +19,6 @@ from channels.base import (
     ChannelConfigError,
     ChannelError,
     LengthUnit,
-    Message,
     Misconfigured,
     RateLimited,
     Retryable,
@@ -28,28 +27,18 @@ from channels.base import (
 )
 from channels.registry import load_registry
 from channels.wecom_bot import WeComBot
+from tests.unit.channels._support import Handler, message, mock_client, refuse
 
 pytestmark = pytest.mark.anyio
 
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 URL = "https://www.jiangxi.gov.cn/art/2026/11/26/art_1.html"
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def message(body: str = "网传停水消息系谣言。", **kw: Any) -> Message:
-    kw.setdefault("title", "辟谣：停水消息不实")
-    return Message(kind="rebuttal", body=body, **kw)
-
 
 def channel(
-    handler: Handler | None = None, clock: Callable[[], float] = lambda: 1000.0, **config: Any
+    handler: Handler = refuse, clock: Callable[[], float] = lambda: 1000.0, **config: Any
 ) -> WeComBot:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise AssertionError(f"unexpected request {request.url}")
-
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler or refuse))
-    return WeComBot("jx-wecom", {"key": KEY, **config}, client=client, clock=clock)
+    return WeComBot("jx-wecom", {"key": KEY, **config}, client=mock_client(handler), clock=clock)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from channels.base import (
 )
 from channels.registry import load_registry
 from channels.weibo import Weibo, compose_status, on_domain, weibo_length
+from tests.unit.channels._support import Handler, mock_client
 
 pytestmark = pytest.mark.anyio
 
@@ -34,8 +35,6 @@ TOKEN = "2.00SecretTokenValue"
 HOUR = 1_795_654_800.0  # a full hour (2026-11-26 01:00 UTC)
 TOKEN_INFO = {"uid": 42, "appkey": "3718420915", "scope": "", "create_at": 1, "expire_in": 10**8}
 STATUS = {"id": 5028, "idstr": "5028", "mid": "5028", "text": "…", "user": {"id": 42}}
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def share_answers(status: int, body: Any) -> Handler:
@@ -56,7 +55,7 @@ def share_answers(status: int, body: Any) -> Handler:
 def channel(
     handler: Handler, *, clock: Callable[[], float] = lambda: HOUR, **config: Any
 ) -> tuple[Weibo, httpx.AsyncClient]:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = mock_client(handler)
     settings = {"access_token": TOKEN, "safe_domain_url": SAFE, "rip": "211.156.0.1", **config}
     return Weibo("jx-weibo", settings, client=client, clock=clock), client
 
