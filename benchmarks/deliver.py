@@ -5,6 +5,17 @@ prefork Celery worker (2 processes) → the ``webhook`` adapter → a signed-JSO
 loopback (uvicorn) → receipt recorded → ``sent``. The ceiling is ``workers.tasks.ping`` (returns
 at once) drained by the same worker with the same settings, in the same run.
 
+The receiver runs in a process of its own, as the in-house system it stands for would (it used
+to be a thread of this process, where it waited for the GIL while this process enqueued the
+tasks); it still shares the machine's cores. Both phases are watched the same way, with a cheap
+``LLEN`` until the queue is empty; the delivery phase then counts ``sent`` rows until all are
+(counting them every 20 ms from the start cost PostgreSQL and this process a few tenths of a
+millisecond of CPU per delivery, on the same cores).
+
+Where the CPU goes: the CPU time of every process (this one, the receiver, the worker's main
+process and children, PostgreSQL, Redis) is read from ``/proc`` around each phase and printed
+per task, with whatever else ran on the machine meanwhile ("other").
+
 Figures: deliveries per second, their ratio to the ping ceiling (target ≥ 40 %), and the latency
 from approval to ``sent`` on an idle system, p95 over sequential pushes (target ≤ 500 ms).
 Needs PostgreSQL (127.0.0.1:5432, database ``test``) and Redis (127.0.0.1:6379); ``.ci/run``
@@ -16,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -71,6 +83,72 @@ class Receiver:
         await send({"type": "http.response.body", "body": body})
 
 
+def serve_receiver() -> int:
+    """``deliver.py --receiver``: print the receiver's URL, serve until stdin closes."""
+    with SimulatorServer(app=Receiver(), loop="uvloop") as server:
+        print(server.base_urls[0], flush=True)
+        sys.stdin.read()
+    return 0
+
+
+def _cpu_seconds(receiver: int, worker: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the processes taking part, by role; "busy" is
+    the whole machine's. (PostgreSQL and Redis: every process of theirs.)"""
+    tick = os.sysconf("SC_CLK_TCK")
+    roles: dict[str, float] = {}
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, _, rest = stat.partition(" (")[2].rpartition(")")
+        fields = rest.split()
+        pid, parent = int(entry), int(fields[1])
+        if pid == me:
+            role = "benchmark (enqueue, watch)"
+        elif pid == receiver:
+            role = "receiver"
+        elif pid == worker:
+            role = "worker main"
+        elif parent == worker:
+            role = "worker children"
+        elif name == "postgres":
+            role = "postgresql"
+        elif name == "redis-server":
+            role = "redis"
+        else:
+            continue
+        roles[role] = roles.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    with open("/proc/stat", encoding="ascii") as f:
+        cpu = [int(v) for v in f.readline().split()[1:]]
+    roles["busy"] = (sum(cpu) - cpu[3] - cpu[4]) / tick  # all but idle and iowait
+    return roles
+
+
+def _cpu_per_task(
+    before: dict[str, float], after: dict[str, float], tasks: int
+) -> dict[str, float]:
+    """Milliseconds of CPU per task by role, "total" of them, and "other": the rest of the
+    machine's busy time meanwhile (another workload: the figures of that run are unreliable)."""
+    ms = {k: (after.get(k, 0.0) - before.get(k, 0.0)) * 1000 / tasks for k in after}
+    busy = ms.pop("busy")
+    ms["total"] = sum(ms.values())
+    ms["other"] = busy - ms["total"]
+    return ms
+
+
+def _cpu_line(ms: dict[str, float]) -> str:
+    roles = sorted(
+        (kv for kv in ms.items() if kv[0] not in ("total", "other")), key=lambda kv: -kv[1]
+    )
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in roles)
+    return f"{ms['total']:.2f} ms CPU per task: {parts}; other load {ms['other']:.2f}"
+
+
 def _now() -> Any:
     from datetime import UTC, datetime
 
@@ -115,6 +193,17 @@ def _wait(predicate: Any, timeout: float, step: float = 0.01) -> float:
 
 
 def main() -> int:
+    receiver = subprocess.Popen(
+        [sys.executable, __file__, "--receiver"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert receiver.stdout is not None and receiver.stdin is not None
+    receiver_url = receiver.stdout.readline().strip()
+    if not re.fullmatch(r"http://127\.0\.0\.1:\d+", receiver_url):
+        receiver.kill()
+        raise RuntimeError(f"the receiver did not start: {receiver_url!r}")
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
@@ -122,17 +211,16 @@ def main() -> int:
     url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     broker = redis.Redis.from_url(REDIS_URL)
     broker.flushdb()
-    receiver = Receiver()
     worker: subprocess.Popen[bytes] | None = None
     db = Database(url)
     try:
         upgrade(db)
-        with SimulatorServer(app=receiver) as server, tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "syndicator.toml"
             config.write_text(
                 "[[channels]]\n"
                 'id = "duty"\ntype = "webhook"\n'
-                f'url = "{server.base_urls[0]}/hook"\nsecret_env = "BENCH_WEBHOOK_SECRET"\n',
+                f'url = "{receiver_url}/hook"\nsecret_env = "BENCH_WEBHOOK_SECRET"\n',
                 encoding="utf-8",
             )
             env = {
@@ -176,20 +264,25 @@ def main() -> int:
             _wait(lambda: _sent(db) == len(warm), 60)
 
             # The ceiling: no-op tasks through the same worker.
+            cpu = _cpu_seconds(receiver.pid, worker.pid)
             started = time.perf_counter()
             for _ in range(PINGS):
                 client.send_task("workers.tasks.ping", queue="syndicator")
             _wait(lambda: broker.llen("syndicator") == 0, 120, 0.005)
             ping_rate = PINGS / (time.perf_counter() - started)
+            ping_cpu = _cpu_per_task(cpu, _cpu_seconds(receiver.pid, worker.pid), PINGS)
 
             # Deliveries: the outbox is filled first, then every row is enqueued.
             ids = _approve(db, DELIVERIES)
             before = _sent(db)
+            cpu = _cpu_seconds(receiver.pid, worker.pid)
             started = time.perf_counter()
             for delivery_id in ids:
                 client.send_task("workers.tasks.deliver_task", (delivery_id,), queue="syndicator")
-            _wait(lambda: _sent(db) - before == DELIVERIES, 300, 0.02)
+            _wait(lambda: broker.llen("syndicator") == 0, 300, 0.005)
+            _wait(lambda: _sent(db) - before == DELIVERIES, 60, 0.005)
             rate = DELIVERIES / (time.perf_counter() - started)
+            delivery_cpu = _cpu_per_task(cpu, _cpu_seconds(receiver.pid, worker.pid), DELIVERIES)
 
             # Latency on an idle system: approve, enqueue, wait for sent.
             latencies: list[float] = []
@@ -226,6 +319,8 @@ def main() -> int:
         admin.dispose()
         broker.flushdb()
         broker.close()
+        receiver.stdin.close()
+        receiver.wait(timeout=30)
 
     latencies.sort()
     p95 = latencies[max(0, math.ceil(0.95 * len(latencies)) - 1)]  # nearest rank
@@ -237,6 +332,8 @@ def main() -> int:
         f"deliveries (outbox → Celery → webhook adapter → receiver → sent): {rate:.0f}/s, "
         f"ratio {ratio:.0%} (target ≥ 40 %)"
     )
+    print(f"  ping: {_cpu_line(ping_cpu)}")
+    print(f"  delivery: {_cpu_line(delivery_cpu)}")
     print(
         f"approval → sent, idle: p50 {statistics.median(latencies):.0f} ms, "
         f"p95 {p95:.0f} ms (target ≤ 500 ms)"
@@ -249,6 +346,9 @@ def main() -> int:
                 "ratio_vs_noop": round(ratio, 3),
                 "approval_to_sent_p95_ms": round(p95, 1),
                 "noop_tasks_per_s": round(ping_rate, 1),
+                "cpu_ms_per_delivery": round(delivery_cpu["total"], 2),
+                "cpu_ms_per_ping": round(ping_cpu["total"], 2),
+                "other_load_ms_per_delivery": round(delivery_cpu["other"], 2),
             }
         )
     )
@@ -256,4 +356,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve_receiver() if sys.argv[1:] == ["--receiver"] else main())

@@ -39,7 +39,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import inspect as sa_inspect
 
 from channels.base import (
     BadContent,
@@ -275,6 +286,123 @@ class _Job:
     push: Push | None = None
 
 
+# -- the hot path's statements --------------------------------------------------------------
+#
+# A delivery is two short write transactions, the claim and the record. Their statements are
+# Core, built once (no Session, no unit of work, no statement building per delivery), and on
+# PostgreSQL each transaction is a single autocommitted statement: one round trip each.
+
+_D = Delivery.__table__
+_P = Push.__table__
+_A = DeliveryAttempt.__table__
+_PUSH_FIELDS = tuple(
+    (attr.key, f"content_{column.name}")
+    for attr in sa_inspect(Push).column_attrs
+    for column in attr.columns
+)
+_JOB_COLUMNS = (
+    "id",
+    "channel_id",
+    "idempotency_key",
+    "attempts",
+    "parts_sent",
+    "push_id",
+    "external_id",
+)
+_ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "action",
+    "started_at",
+    "duration_ms",
+    "outcome",
+    "http_status",
+    "platform_code",
+    "message",
+    "external_id",
+    "url",
+    "request",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """The claim: ``single`` claims and reads in one statement (PostgreSQL); otherwise
+    ``update`` claims and ``read`` fetches the row and its push, in one transaction."""
+
+    single: Executable | None
+    update: Executable | None
+    read: Executable | None
+
+
+def _claim_statements(dialect: str) -> _Claim:
+    now = bindparam("now", type_=_D.c.updated_at.type)
+    claim = (
+        update(_D)
+        .where(
+            _D.c.id == bindparam("delivery_id", type_=_D.c.id.type),
+            # Not IN (…): an expanding parameter is re-rendered on every execution.
+            or_(_D.c.state == DeliveryState.QUEUED, _D.c.state == DeliveryState.RETRY_WAIT),
+            or_(_D.c.next_attempt_at.is_(None), _D.c.next_attempt_at <= now),
+            or_(_D.c.claimed_until.is_(None), _D.c.claimed_until < now),
+        )
+        .values(
+            state=DeliveryState.SENDING,
+            claimed_until=bindparam("lease", type_=_D.c.claimed_until.type),
+            attempts=_D.c.attempts + 1,
+            updated_at=now,
+        )
+    )
+    push_columns = [c.label(f"content_{c.name}") for c in _P.c]  # see _PUSH_FIELDS
+    if dialect == "postgresql":
+        # UPDATE … RETURNING in a CTE, joined to the push: claimed and read in one statement.
+        claimed = claim.returning(*(_D.c[name] for name in _JOB_COLUMNS)).cte("claimed")
+        single = select(*(claimed.c[name] for name in _JOB_COLUMNS), *push_columns).select_from(
+            claimed.outerjoin(_P, _P.c.id == claimed.c.push_id)
+        )
+        return _Claim(single, None, None)
+    read = (
+        select(*(_D.c[name] for name in _JOB_COLUMNS), *push_columns)
+        .select_from(_D.outerjoin(_P, _P.c.id == _D.c.push_id))
+        .where(_D.c.id == bindparam("delivery_id", type_=_D.c.id.type))
+    )
+    return _Claim(None, claim, read)
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """The record: ``single`` updates the row and logs the attempt in one statement
+    (PostgreSQL); otherwise ``update`` then ``insert``, in one transaction."""
+
+    single: Executable | None
+    update: Executable | None
+    insert: Executable | None
+
+
+def _record_statements(dialect: str, changed: tuple[str, ...]) -> _Record:
+    """Parameters: ``job_id``, ``set_<column>`` for each of *changed*, ``log_<column>``."""
+    row = (
+        update(_D)
+        .where(_D.c.id == bindparam("job_id", type_=_D.c.id.type))
+        .values({name: bindparam(f"set_{name}", type_=_D.c[name].type) for name in changed})
+    )
+    logged = [bindparam(f"log_{name}", type_=_A.c[name].type) for name in _ATTEMPT_COLUMNS]
+    if dialect == "postgresql":
+        # Recording need not wait for the disk: if this commit were lost in a crash, the row
+        # would still be "sending" and become unconfirmed, never resent blindly. (The claim,
+        # which prevents a second send, is committed durably.) set_config(…, true) is
+        # SET LOCAL: it lasts until the end of this statement's own transaction.
+        relaxed = select(func.set_config("synchronous_commit", "off", True).label("setting")).cte(
+            "relaxed"
+        )
+        single = (
+            insert(_A)
+            .from_select(list(_ATTEMPT_COLUMNS), select(*logged).select_from(relaxed))
+            .add_cte(row.cte("recorded"))
+        )
+        return _Record(single, None, None)
+    return _Record(None, row, insert(_A).values(dict(zip(_ATTEMPT_COLUMNS, logged, strict=True))))
+
+
 class DeliveryEngine:
     """Sends deliveries through the configured channels.
 
@@ -315,43 +443,50 @@ class DeliveryEngine:
         self._backoff_cap = backoff_cap
         self._check_interval = timedelta(seconds=check_interval)
         self._rand = rand
+        self._claim_sql = _claim_statements(db.dialect)
+        self._record_sql: dict[tuple[str, ...], _Record] = {}
 
     # -- claiming ---------------------------------------------------------------------------
 
+    def _write(self) -> Connection:
+        """A connection for one write: autocommit on PostgreSQL (each statement is a whole
+        transaction, committed durably unless it says otherwise); on SQLite the caller begins a
+        transaction, which then takes the write lock at once (``BEGIN IMMEDIATE``)."""
+        conn = self._db.engine.connect()
+        if self._db.dialect == "postgresql":
+            return conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn.execution_options(sqlite_immediate=True)
+
     def _claim(self, delivery_id: int, now: datetime) -> _Job | None:
-        claimable = and_(
-            Delivery.id == delivery_id,
-            Delivery.state.in_((DeliveryState.QUEUED, DeliveryState.RETRY_WAIT)),
-            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+        params = {"delivery_id": delivery_id, "now": now, "lease": now + self._lease}
+        sql = self._claim_sql
+        with self._write() as conn:
+            if sql.single is not None:
+                row = conn.execute(sql.single, params).one_or_none()
+            else:
+                assert sql.update is not None and sql.read is not None
+                with conn.begin():
+                    claimed = conn.execute(sql.update, params)
+                    if claimed.rowcount != 1:
+                        return None
+                    # The content comes in the same transaction as the claim.
+                    row = conn.execute(sql.read, params).one()
+        if row is None:
+            return None
+        fields = row._mapping
+        push = None
+        if fields["push_id"] is not None:
+            push = Push(**{key: fields[label] for key, label in _PUSH_FIELDS})
+        return _Job(
+            fields["id"],
+            fields["channel_id"],
+            fields["idempotency_key"],
+            fields["attempts"],
+            fields["parts_sent"],
+            fields["push_id"],
+            fields["external_id"],
+            push,
         )
-        with self._db.begin() as session:
-            claimed = session.execute(
-                update(Delivery)
-                .where(claimable)
-                .values(
-                    state=DeliveryState.SENDING,
-                    claimed_until=now + self._lease,
-                    attempts=Delivery.attempts + 1,
-                    updated_at=now,
-                )
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            row = session.get(Delivery, delivery_id)
-            assert row is not None
-            # The content comes in the same round trips as the claim: one transaction less.
-            push = session.get(Push, row.push_id) if row.push_id is not None else None
-            return _Job(
-                row.id,
-                row.channel_id,
-                row.idempotency_key,
-                row.attempts,
-                row.parts_sent,
-                row.push_id,
-                row.external_id,
-                push,
-            )
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -544,35 +679,45 @@ class DeliveryEngine:
             values["last_error"] = error
             values["platform_code"] = _text(exc.platform_code) if exc is not None else None
         raw: Any = receipt.raw if receipt is not None else exc.raw if exc is not None else {}
-        with self._db.begin() as session:
-            if self._db.dialect == "postgresql":
-                # Recording need not wait for the disk: if this commit were lost in a crash, the
-                # row would still be "sending" and become unconfirmed, never resent blindly.
-                # (The claim, which prevents a second send, is committed durably.)
-                session.execute(text("SET LOCAL synchronous_commit = off"))
-            session.execute(update(Delivery).where(Delivery.id == job.id).values(**values))
-            session.add(
-                DeliveryAttempt(
-                    delivery_id=job.id,
-                    action=action,
-                    started_at=now,
-                    duration_ms=elapsed_ms,
-                    outcome=outcome,
-                    http_status=exc.http_status if exc is not None else None,
-                    platform_code=_text(
-                        receipt.platform_code
-                        if receipt is not None
-                        else exc.platform_code
-                        if exc is not None
-                        else None
-                    ),
-                    message=error or (receipt.detail if receipt is not None else None),
-                    external_id=receipt.external_id if receipt is not None else None,
-                    url=receipt.url if receipt is not None else None,
-                    request={"response": channel.redact_data(dict(raw))} if channel and raw else {},
-                )
-            )
+        attempt = {
+            "delivery_id": job.id,
+            "action": action,
+            "started_at": now,
+            "duration_ms": elapsed_ms,
+            "outcome": outcome,
+            "http_status": exc.http_status if exc is not None else None,
+            "platform_code": _text(
+                receipt.platform_code
+                if receipt is not None
+                else exc.platform_code
+                if exc is not None
+                else None
+            ),
+            "message": error or (receipt.detail if receipt is not None else None),
+            "external_id": receipt.external_id if receipt is not None else None,
+            "url": receipt.url if receipt is not None else None,
+            "request": {"response": channel.redact_data(dict(raw))} if channel and raw else {},
+        }
+        self._record(job.id, values, attempt)
         return Outcome(job.id, state, error or outcome)
+
+    def _record(self, delivery_id: int, values: dict[str, Any], attempt: dict[str, Any]) -> None:
+        """Set *values* on the delivery and log *attempt*, in one transaction."""
+        changed = tuple(sorted(values))
+        sql = self._record_sql.get(changed)
+        if sql is None:
+            sql = self._record_sql[changed] = _record_statements(self._db.dialect, changed)
+        params: dict[str, Any] = {"job_id": delivery_id}
+        params.update({f"set_{name}": value for name, value in values.items()})
+        params.update({f"log_{name}": value for name, value in attempt.items()})
+        with self._write() as conn:
+            if sql.single is not None:
+                conn.execute(sql.single, params)
+                return
+            assert sql.update is not None and sql.insert is not None
+            with conn.begin():
+                conn.execute(sql.update, params)
+                conn.execute(sql.insert, params)
 
     # -- sweeping and reconciling -----------------------------------------------------------
 

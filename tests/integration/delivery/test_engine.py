@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 import redis
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from channels.base import (
@@ -38,6 +39,7 @@ from syndicator.delivery.engine import (
     approve_push,
     confirm_delivery,
     create_push,
+    plain_render,
 )
 from syndicator.delivery.limits import LocalRateLimiter, RedisRateLimiter
 from tests.conftest import REDIS_URL, require_service
@@ -380,3 +382,167 @@ def test_redis_windows_are_shared_by_every_worker(redis_client: redis.Redis) -> 
     assert second.reserve("bot", windows, 1060.0) == 0  # the minute window moved on
     assert first.reserve("bot", windows, 1070.0) == pytest.approx(3530.0)  # the hour did not
     assert first.reserve("other", windows, 1070.0) == 0
+
+
+class Answering(Scripted):
+    """Answers each publish with the next step: a receipt to return or an error to raise."""
+
+    async def publish(self, message: Message, *, idempotency_key: str) -> Receipt:
+        step = self.script.pop(0)
+        if isinstance(step, BaseException):
+            raise step
+        self.posted.append((idempotency_key, message.body))
+        assert isinstance(step, Receipt)
+        return step
+
+
+def test_the_claim_is_committed_before_the_request_goes_out(
+    db: Database, clock: FrozenClock, client: httpx.AsyncClient
+) -> None:
+    seen: list[tuple[DeliveryState, int, datetime | None]] = []
+
+    class Looking(Scripted):
+        async def publish(self, message: Message, *, idempotency_key: str) -> Receipt:
+            row = _row(db, delivery)  # another connection: only what is committed
+            seen.append((row.state, row.attempts, row.claimed_until))
+            return await super().publish(message, idempotency_key=idempotency_key)
+
+    wx = Looking("wx", client=client)
+    engine = _engine(db, clock, {"wx": wx}, lease_seconds=60)
+    (delivery,) = _push(db, clock, ["wx"])
+    assert asyncio.run(engine.deliver(delivery)).state is DeliveryState.SENT
+    assert seen == [(DeliveryState.SENDING, 1, START + timedelta(seconds=60))]
+    row = _row(db, delivery)
+    assert (row.state, row.attempts, row.claimed_until) == (DeliveryState.SENT, 1, None)
+
+
+def test_the_renderer_gets_the_push_as_stored(
+    db: Database, clock: FrozenClock, client: httpx.AsyncClient
+) -> None:
+    given: list[Push] = []
+
+    def render(push: Push, channel: Channel) -> list[Message]:
+        given.append(push)
+        return plain_render(push, channel)
+
+    wx = Scripted("wx", client=client)
+    engine = _engine(db, clock, {"wx": wx}, render=render)
+    (delivery,) = _push(db, clock, ["wx"])
+    assert asyncio.run(engine.deliver(delivery)).state is DeliveryState.SENT
+    with db.session() as session:
+        stored = session.get(Push, _row(db, delivery).push_id)
+        assert stored is not None
+    keys = [attr.key for attr in sa_inspect(Push).column_attrs]
+    assert {k: getattr(given[0], k) for k in keys} == {k: getattr(stored, k) for k in keys}
+    assert given[0].state is PushState.APPROVED and given[0].channels == ["wx"]
+    assert given[0].created_at == START and given[0].approved_at == START
+    assert wx.posted == [(f"push-{stored.id}-wx", stored.body)]
+
+
+def test_every_attempt_is_logged_with_its_fields(
+    db: Database, clock: FrozenClock, client: httpx.AsyncClient
+) -> None:
+    busy = Retryable(
+        "503 busy (token tok-SECRET-123)",
+        http_status=503,
+        platform_code="busy",
+        raw={"error": "busy", "token": "tok-SECRET-123"},
+    )
+    published = Receipt(
+        status="published",
+        external_id="x-9",
+        url="https://example.org/p/9",
+        platform_code=0,
+        detail="接收方已确认",
+        raw={"id": "x-9", "echo": "tok-SECRET-123"},
+    )
+    wx = Answering("wx", script=[busy, published], client=client)
+    engine = _engine(db, clock, {"wx": wx}, backoff_base=10, rand=lambda: 0.5)
+    (delivery,) = _push(db, clock, ["wx"])
+    assert asyncio.run(engine.deliver(delivery)).state is DeliveryState.RETRY_WAIT
+    row = _row(db, delivery)
+    assert (row.attempts, row.claimed_until, row.sent_at) == (1, None, None)
+    assert (row.platform_code, row.last_error) == ("busy", "503 busy (token ***)")
+    assert row.next_attempt_at == START + timedelta(seconds=10)
+    assert row.external_id is None and row.updated_at == START
+
+    clock.advance(timedelta(seconds=10))
+    assert asyncio.run(engine.deliver(delivery)).state is DeliveryState.SENT
+    row = _row(db, delivery)
+    then = START + timedelta(seconds=10)
+    assert (row.state, row.attempts, row.parts_sent) == (DeliveryState.SENT, 2, 1)
+    assert (row.sent_at, row.updated_at, row.claimed_until) == (then, then, None)
+    assert (row.external_id, row.url, row.platform_code) == ("x-9", published.url, "0")
+    assert row.last_error is None
+    with db.session() as session:
+        attempts = session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id == delivery)
+            .order_by(DeliveryAttempt.id)
+        ).all()
+        logged = [
+            (
+                a.action,
+                a.started_at,
+                a.outcome,
+                a.http_status,
+                a.platform_code,
+                a.message,
+                a.external_id,
+                a.url,
+                a.request,
+            )
+            for a in attempts
+        ]
+        durations = [a.duration_ms for a in attempts]
+    assert logged == [
+        (
+            "publish",
+            START,
+            "retry",
+            503,
+            "busy",
+            "503 busy (token ***)",
+            None,
+            None,
+            {"response": {"error": "busy", "token": "***"}},
+        ),
+        (
+            "publish",
+            then,
+            "published",
+            None,
+            "0",
+            "接收方已确认",
+            "x-9",
+            published.url,
+            {"response": {"id": "x-9", "echo": "***"}},
+        ),
+    ]
+    assert all(isinstance(d, float) and d >= 0 for d in durations)
+
+
+def test_recording_relaxes_durability_for_its_own_transaction_only(
+    pg_db: Database, clock: FrozenClock, client: httpx.AsyncClient
+) -> None:
+    wx = Scripted("wx", client=client)
+    engine = _engine(pg_db, clock, {"wx": wx})
+    ids = _push(pg_db, clock, ["wx"]) + _push(pg_db, clock, ["wx"])
+    for delivery in ids:
+        assert asyncio.run(engine.deliver(delivery)).state is DeliveryState.SENT
+    pool = pg_db.engine.pool
+    checked_in = pool.checkedin()  # type: ignore[attr-defined]
+    assert checked_in >= 1
+    # Every pooled connection (the one that recorded the outcomes among them) is back to the
+    # server's durable default: the next claim is flushed to disk before it returns.
+    # Nor is any of them left in autocommit: sessions still get real transactions.
+    connections = [pg_db.engine.connect() for _ in range(checked_in)]
+    try:
+        settings = {c.exec_driver_sql("SHOW synchronous_commit").scalar() for c in connections}
+        drivers = [c.connection.driver_connection for c in connections]
+        autocommit = {getattr(driver, "autocommit", None) for driver in drivers}
+    finally:
+        for c in connections:
+            c.close()
+    assert settings == {"on"} and autocommit == {False}
+    assert _attempts(pg_db, ids[0]) == ["published"] and _attempts(pg_db, ids[1]) == ["published"]
