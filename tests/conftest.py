@@ -8,6 +8,7 @@ everything else.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -85,3 +86,12 @@ def db(request: pytest.FixtureRequest) -> Iterator[Database]:
         yield request.getfixturevalue("sqlite_db")
     else:
         yield request.getfixturevalue("pg_db")
+
+
+def celery_worker_command(queues: str, *, concurrency: int = 2) -> list[str]:
+    """A real Celery worker on *queues* (comma-separated): prefork, INFO log, no gossip."""
+    return [
+        *(sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues),
+        *("--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO"),
+        *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+    ]

@@ -78,6 +78,7 @@ __all__ = [
     "content_hash",
     "create_push",
     "plain_render",
+    "queued_delivery",
 ]
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,21 @@ def create_push(
         return push.id
 
 
+def queued_delivery(push_id: int, channel_id: str, now: datetime) -> Delivery:
+    """A new outbox row: *push_id* to *channel_id*, due now, keyed ``push-<id>-<channel>``."""
+    return Delivery(
+        push_id=push_id,
+        channel_id=channel_id,
+        idempotency_key=f"push-{push_id}-{channel_id}",
+        state=DeliveryState.QUEUED,
+        attempts=0,
+        parts_sent=0,
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+    )
+
+
 def approve_push(
     db: Database,
     push_id: int,
@@ -199,20 +215,7 @@ def approve_push(
             lines = "\n".join(f"  - {p}" for p in problems)
             raise DeliveryError(f"推送 {push_id} 不能批准，请先修改：\n{lines}")
         push.state, push.approved_at, push.approved_by = PushState.APPROVED, now, by
-        rows = [
-            Delivery(
-                push_id=push_id,
-                channel_id=channel_id,
-                idempotency_key=f"push-{push_id}-{channel_id}",
-                state=DeliveryState.QUEUED,
-                attempts=0,
-                parts_sent=0,
-                created_at=now,
-                updated_at=now,
-                next_attempt_at=now,
-            )
-            for channel_id in push.channels
-        ]
+        rows = [queued_delivery(push_id, channel_id, now) for channel_id in push.channels]
         session.add_all(rows)
         session.flush()
         audit.append(

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from syndicator import audit
-from syndicator.db.models import Delivery, DeliveryState, Push, PushState
+from syndicator.db.models import Delivery, Push, PushState
 from syndicator.db.session import Database
-from syndicator.delivery.engine import content_hash
+from syndicator.delivery.engine import content_hash, queued_delivery
 
 __all__ = ["ACTOR", "notice_origin", "submit_notice"]
 
@@ -92,17 +92,7 @@ def _submit(
         )
         session.add(push)
         session.flush()
-        delivery = Delivery(
-            push_id=push.id,
-            channel_id=channel_id,
-            idempotency_key=f"push-{push.id}-{channel_id}",
-            state=DeliveryState.QUEUED,
-            attempts=0,
-            parts_sent=0,
-            created_at=now,
-            updated_at=now,
-            next_attempt_at=now,
-        )
+        delivery = queued_delivery(push.id, channel_id, now)
         session.add(delivery)
         session.flush()
         audit.append(

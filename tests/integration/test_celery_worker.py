@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from syndicator.db import Database, FetchAttempt, Item, Obligation, ObligationSt
 from syndicator.simulator import SimulatorServer, build_demo_world
 from syndicator.sources.config import load_sources
 from syndicator.sources.registry import sync_sources
-from tests.conftest import REDIS_URL, require_service
+from tests.conftest import REDIS_URL, celery_worker_command, require_service
 
 pytestmark = pytest.mark.integration
 
@@ -76,25 +75,7 @@ def test_worker_polls_due_sources_enqueued_by_the_beat_tick(
         }
         log = (tmp_path / "worker.log").open("w")
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.app",
-                "worker",
-                "-Q",
-                "poll,syndicator",
-                "--concurrency",
-                "2",
-                "--pool",
-                "prefork",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_worker_command("poll,syndicator"),
             cwd=ROOT,
             env=env,
             stdout=log,

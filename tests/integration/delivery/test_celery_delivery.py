@@ -56,7 +56,7 @@ from starlette.types import Message, Receive, Scope, Send
 from syndicator.db import Database
 from syndicator.db.models import Delivery, DeliveryAttempt, DeliveryState
 from syndicator.delivery.engine import approve_push, create_push
-from tests.conftest import REDIS_URL, require_service
+from tests.conftest import REDIS_URL, celery_worker_command, require_service
 from tests.fakes._base import serving
 from tests.fakes.webhook import SECRET as WEBHOOK_SECRET
 from tests.fakes.webhook import FakeWebhook, WebhookFactory
@@ -206,25 +206,7 @@ def start_worker(tmp_path: Path, broker: redis.Redis, pg_url: str) -> Iterator[S
         log_path = tmp_path / f"worker-{len(started) + 1}.log"
         log = log_path.open("wb")
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "workers.app",
-                "worker",
-                "-Q",
-                QUEUE,
-                "--concurrency",
-                "2",
-                "--pool",
-                "prefork",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_worker_command(QUEUE),
             cwd=ROOT,
             env=env,
             stdout=log,
