@@ -57,6 +57,7 @@ from syndicator.delivery import ChannelInstanceError
 from syndicator.delivery.render import Preview
 from syndicator.labels import (
     BASIS_ZH,
+    DELIVERY_STATE_ZH,
     HEALTH_ZH,
     NOTICE_KIND_ZH,
     NOTICE_STATUS_ZH,
@@ -124,6 +125,10 @@ def _services(settings: Settings) -> Iterator[Services]:
         services = Services(settings)
     except ProfileError as exc:
         raise _fail(f"{exc}（设置 profile / SYNDICATOR_PROFILE）", 2) from None
+    if settings.distributed:
+        from workers.tasks import deliver_task
+
+        services.enqueue = deliver_task.delay
     try:
         _ensure_schema(settings, services.db)
         install_services(services)
@@ -1119,15 +1124,6 @@ app.add_typer(pushes_app, name="pushes")
 app.add_typer(deliveries_app, name="deliveries")
 
 _KINDS = ("interpretation", "rebuttal", "notice", "test")
-_DELIVERY_STATE_ZH = {
-    "queued": "排队中",
-    "sending": "发送中",
-    "publishing": "平台发布中",
-    "sent": "已发送",
-    "unconfirmed": "结果未确认",
-    "retry_wait": "等待重试",
-    "failed": "失败",
-}
 
 
 @pushes_app.command("create")
@@ -1192,23 +1188,16 @@ def pushes_create(
 
 def _say_previews(previews: Sequence[Preview], *, full: bool) -> None:
     for preview in previews:
-        if not preview.ok:
-            say(
-                f"  ✗ {preview.channel_id}：不能发送，批准前须修改 / cannot be sent："
-                f"{preview.error}"
-            )
+        say(f"  {preview.line()}")
+        if not (full and preview.ok):
             continue
         parts = preview.messages
-        size = sum(len(m.body) for m in parts)
-        split = f"，拆为 {len(parts)} 条" if len(parts) > 1 else ""
-        say(f"  ✓ {preview.channel_id}：{parts[0].format} 格式，正文 {size} 字{split}")
-        if full:
-            for index, message in enumerate(parts, 1):
-                if len(parts) > 1:
-                    say(f"    ── 第 {index}/{len(parts)} 条 ──")
-                say(f"    标题：{message.title}")
-                for line in message.body.splitlines():
-                    say(f"    {line}")
+        for index, message in enumerate(parts, 1):
+            if len(parts) > 1:
+                say(f"    ── 第 {index}/{len(parts)} 条 ──")
+            say(f"    标题：{message.title}")
+            for line in message.body.splitlines():
+                say(f"    {line}")
 
 
 @pushes_app.command("preview")
@@ -1247,15 +1236,13 @@ def pushes_approve(
             raise _fail(str(exc)) from None
         say(f"已批准推送 {push_id}，{len(ids)} 个渠道排队发送")
         if settings.distributed:
-            from workers.tasks import deliver_task
-
             for delivery_id in ids:
-                deliver_task.delay(delivery_id)
+                services.enqueue_delivery(delivery_id)
             say("已交给 Celery 工作进程；用 syndicator deliveries list 查看结果")
             return
         for delivery_id in ids:
             outcome = services.deliver(delivery_id)
-            state = _DELIVERY_STATE_ZH.get(outcome.state or "", "未处理")
+            state = DELIVERY_STATE_ZH.get(outcome.state or "", "未处理")
             say(f"  投递 {delivery_id}: {state} {outcome.detail}")
 
 
@@ -1276,8 +1263,8 @@ def _delivery_rows(
     if channel:
         query = query.where(Delivery.channel_id == channel)
     if status:
-        if status not in _DELIVERY_STATE_ZH:
-            raise _fail(f"--status {status!r}: 应为 {', '.join(_DELIVERY_STATE_ZH)} 之一")
+        if status not in DELIVERY_STATE_ZH:
+            raise _fail(f"--status {status!r}: 应为 {', '.join(DELIVERY_STATE_ZH)} 之一")
         query = query.where(Delivery.state == status)
     if since is not None:
         query = query.where(Delivery.created_at >= since)
@@ -1317,7 +1304,7 @@ def deliveries_list(
             str(row.id),
             str(row.push_id or ""),
             row.channel_id,
-            _DELIVERY_STATE_ZH[row.state],
+            DELIVERY_STATE_ZH[row.state],
             str(row.attempts),
             row.url or row.external_id or "",
             format_local(row.updated_at, seconds=True),
@@ -1344,7 +1331,7 @@ def deliveries_show(
             .order_by(DeliveryAttempt.id)
         ).all()
     say(
-        f"投递 {row.id}：推送 {row.push_id} → {row.channel_id}，{_DELIVERY_STATE_ZH[row.state]}，"
+        f"投递 {row.id}：推送 {row.push_id} → {row.channel_id}，{DELIVERY_STATE_ZH[row.state]}，"
         f"幂等键 {row.idempotency_key}"
     )
     if row.external_id or row.url:
@@ -1465,7 +1452,7 @@ def deliveries_confirm(
             )
         except DeliveryError as exc:
             raise _fail(str(exc)) from None
-    say(f"投递 {delivery_id}：{_DELIVERY_STATE_ZH[state]}")
+    say(f"投递 {delivery_id}：{DELIVERY_STATE_ZH[state]}")
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ from syndicator.labels import (
     PRECISION_ZH,
     STATUS_ZH,
 )
-from syndicator.notify import ChannelTarget, ConsoleTarget, Notifier, Route
+from syndicator.notify import ChannelTarget, ConsoleTarget, Notifier, Outbox, Route
 from syndicator.services import Services, install_services
 from syndicator.settings import Settings
 from syndicator.simulator import SimulatorServer, build_demo_world
@@ -242,9 +242,7 @@ def run_demo(settings: Settings, *, console: Console, slow_delay: float = 3.0) -
         supervisors = ChannelTarget(
             "supervisors",
             channel=ALERTS_GROUP,
-            db=services.db,
-            now=services.clock.now,
-            submitted=services.enqueue_delivery,
+            outbox=Outbox(services.db, services.clock.now, services.enqueue_delivery),
             route=Route.of(kinds=["breach"]),
         )
         services.use_notifier(Notifier([ConsoleTarget(out=shown.append), supervisors]))

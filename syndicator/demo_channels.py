@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from syndicator.db.models import Delivery, DeliveryState
 from syndicator.delivery.engine import create_push
+from syndicator.labels import DELIVERY_STATE_ZH
 from syndicator.services import Services
 from syndicator.settings import ChannelSettings, Secret
 from syndicator.simulator.fakes.dingtalk import FakeDingTalk
@@ -39,16 +40,6 @@ DUTY_GROUP = "duty-wecom"
 
 ALERTS_GROUP = "alerts-wecom"
 """The supervisors' WeCom group: the demo's compliance breach notices go there."""
-
-_STATE_ZH = {
-    DeliveryState.QUEUED: "排队中",
-    DeliveryState.SENDING: "发送中",
-    DeliveryState.PUBLISHING: "平台发布中",
-    DeliveryState.SENT: "已发送",
-    DeliveryState.UNCONFIRMED: "结果未确认",
-    DeliveryState.RETRY_WAIT: "等待重试",
-    DeliveryState.FAILED: "失败",
-}
 
 
 class DemoPlatforms:
@@ -169,12 +160,7 @@ def push_round(services: Services, platforms: DemoPlatforms, console: Console) -
     )
     console.print(f"起草辟谣（推送 {push_id}）→ {'、'.join(ids)}；各渠道预览：")
     for preview in services.preview(push_id):
-        if preview.ok:
-            first = preview.messages[0]
-            parts = f"，{len(preview.messages)} 条" if len(preview.messages) > 1 else ""
-            console.print(f"  ✓ {preview.channel_id}：{first.format}{parts}")
-        else:
-            console.print(f"  ✗ {preview.channel_id}：{preview.error}")
+        console.print(f"  {preview.line()}")
     deliveries = services.approve(push_id, by="staff:办公室王主任")
     console.print(f"批准后生成 {len(deliveries)} 条投递，逐一发送：")
     for delivery_id in deliveries:
@@ -186,11 +172,9 @@ def push_round(services: Services, platforms: DemoPlatforms, console: Console) -
             if _row(services, delivery_id).state is not DeliveryState.PUBLISHING:
                 break
             outcome = services.check_delivery(delivery_id)
-            console.print(
-                f"  查询公众号发布状态（投递 {delivery_id}）：{_STATE_ZH[outcome.state]}"
-                if outcome.state
-                else ""
-            )
+            if outcome.state is not None:
+                state = DELIVERY_STATE_ZH[outcome.state]
+                console.print(f"  查询公众号发布状态（投递 {delivery_id}）：{state}")
     console.print(_log_table(services, push_id))
     console.print(
         "飞书机器人的签名密钥配置错误：该渠道失败并记录原因，其他渠道照常发送；"
@@ -246,7 +230,7 @@ def _log_table(services: Services, push_id: int) -> Table:
         table.add_row(
             str(row.id),
             row.channel_id,
-            _STATE_ZH[row.state],
+            DELIVERY_STATE_ZH[row.state],
             str(row.attempts),
             row.url or row.external_id or row.last_error or "",
         )

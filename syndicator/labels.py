@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from syndicator.db.models import (
+    DeliveryState,
     FetchStatus,
     NoticeKind,
     NoticeStatus,
@@ -14,6 +15,7 @@ from syndicator.db.models import (
 
 __all__ = [
     "BASIS_ZH",
+    "DELIVERY_STATE_ZH",
     "HEALTH_ZH",
     "NOTICE_KIND_ZH",
     "NOTICE_STATUS_ZH",
@@ -68,6 +70,15 @@ NOTICE_KIND_ZH: dict[str, str] = {
     NoticeKind.DIGEST: "每日汇总",
     NoticeKind.STALE_WARN: "栏目即将超期未更新",
     NoticeKind.STALE: "栏目超期未更新",
+}
+DELIVERY_STATE_ZH: dict[str, str] = {
+    DeliveryState.QUEUED: "排队中",
+    DeliveryState.SENDING: "发送中",
+    DeliveryState.PUBLISHING: "平台发布中",
+    DeliveryState.SENT: "已发送",
+    DeliveryState.UNCONFIRMED: "结果未确认",
+    DeliveryState.RETRY_WAIT: "等待重试",
+    DeliveryState.FAILED: "失败",
 }
 NOTICE_STATUS_ZH: dict[str, str] = {
     NoticeStatus.PENDING: "待发送",

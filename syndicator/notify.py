@@ -65,12 +65,14 @@ from typing import IO, Any, ClassVar, Self
 
 import httpx
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from syndicator import audit
 from syndicator.clock import SHANGHAI, format_local
 from syndicator.db.models import Notice, NoticeKind, NoticeStatus, Site
 from syndicator.db.session import Database
+from syndicator.delivery.notices import submit_notice
 from syndicator.labels import NOTICE_KIND_ZH
 from syndicator.settings import NotifyTargetSettings, Secret, Settings, mask_url
 
@@ -414,6 +416,17 @@ class LogTarget(Target):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """What ``channel`` targets need: the database, the clock, and *submitted*, called with
+    each new delivery's id to enqueue it now (else the sweeper hands it out within
+    ``scheduler.sweep_seconds``)."""
+
+    db: Database
+    now: Callable[[], datetime]
+    submitted: Callable[[int], object] | None = None
+
+
 def notice_text(message: NoticeMessage) -> tuple[str, str]:
     """The title and body a channel gets for *message* (zh-CN, times in Asia/Shanghai)."""
     where = message.site_name or message.site_id
@@ -431,55 +444,40 @@ class ChannelTarget(Target):
     Args:
         id: the target id.
         channel: the ``[[channels]]`` id the notice goes to.
-        db: the database holding the outbox.
-        now: the clock.
-        submitted: called with the new delivery's id (enqueue it now; the sweeper would
-            otherwise pick it up within ``scheduler.sweep_seconds``).
+        outbox: the database, clock and enqueue hook (see :class:`Outbox`).
         route: which notices this target takes.
     """
 
     kind = "channel"
 
     def __init__(
-        self,
-        id: str,
-        *,
-        channel: str,
-        db: Database,
-        now: Callable[[], datetime],
-        submitted: Callable[[int], object] | None = None,
-        route: Route | None = None,
+        self, id: str, *, channel: str, outbox: Outbox, route: Route | None = None
     ) -> None:
         super().__init__(id, route=route)
         self.channel = channel
-        self._db = db
-        self._now = now
-        self._submitted = submitted
+        self._outbox = outbox
 
     def send(self, message: NoticeMessage) -> None:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from syndicator.delivery.notices import submit_notice
-
         title, body = notice_text(message)
+        outbox = self._outbox
         try:
             delivery_id, created = submit_notice(
-                self._db,
+                outbox.db,
                 notice_id=message.id,
                 target_id=self.id,
                 channel_id=self.channel,
                 title=title,
                 body=body,
-                now=self._now(),
+                now=outbox.now(),
             )
         except SQLAlchemyError as exc:
             raise DeliveryError(
                 f"无法写入投递队列 / cannot queue the delivery: {type(exc).__name__}",
                 retryable=True,
             ) from exc
-        if created and self._submitted is not None:
+        if created and outbox.submitted is not None:
             try:
-                self._submitted(delivery_id)
+                outbox.submitted(delivery_id)
             except Exception:  # the row is in the outbox: the sweeper sends it anyway
                 log.warning(
                     "通知 %d 的投递 %d 未能立即排队，将由清扫任务发送", message.id, delivery_id
@@ -1011,15 +1009,6 @@ class Notifier:
             return status
 
 
-@dataclass(frozen=True, slots=True)
-class Outbox:
-    """What ``channel`` targets need: the database, the clock, and how to enqueue a delivery."""
-
-    db: Database
-    now: Callable[[], datetime]
-    submitted: Callable[[int], object] | None = None
-
-
 def _target(
     config: NotifyTargetSettings,
     *,
@@ -1032,14 +1021,7 @@ def _target(
     if config.kind == "channel":
         if outbox is None or config.channel is None:
             raise ValueError(f"channel target {config.id!r} needs a channel and the outbox")
-        return ChannelTarget(
-            config.id,
-            channel=config.channel,
-            db=outbox.db,
-            now=outbox.now,
-            submitted=outbox.submitted,
-            route=route,
-        )
+        return ChannelTarget(config.id, channel=config.channel, outbox=outbox, route=route)
     if config.kind == "console":
         return ConsoleTarget(config.id, out=console, route=route)
     if config.kind == "log":

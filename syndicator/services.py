@@ -18,8 +18,9 @@ import httpx
 
 from syndicator.clock import Clock, SystemClock
 from syndicator.compliance.engine import ComplianceEngine, TickReport
+from syndicator.db.models import Push
 from syndicator.db.session import Database
-from syndicator.delivery.engine import DeliveryEngine, Outcome
+from syndicator.delivery.engine import DeliveryEngine, DeliveryError, Outcome, approve_push
 from syndicator.delivery.limits import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from syndicator.delivery.render import Preview, PushRenderer
 from syndicator.notify import DispatchReport, Notifier, Outbox
@@ -55,6 +56,9 @@ class Services:
         self.db = db or Database(settings.database_url)
         self.profile = load_profile(settings.profile)
         self.renderer = PushRenderer.from_settings(settings)
+        self.enqueue: Callable[[int], object] | None = None
+        """Hands a delivery id to a worker in distributed mode (``deliver_task.delay``). The
+        shells install it — ``workers.tasks`` and the CLI — so the core imports no tasks."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._poller: Poller | None = None
@@ -187,9 +191,6 @@ class Services:
 
     def preview(self, push_id: int) -> list[Preview]:
         """How push *push_id* comes out on each of its channels (nothing is sent)."""
-        from syndicator.db.models import Push
-        from syndicator.delivery.engine import DeliveryError
-
         with self.db.session() as session:
             push = session.get(Push, push_id)
             if push is None:
@@ -200,8 +201,6 @@ class Services:
     def approve(self, push_id: int, *, by: str) -> list[int]:
         """Approve a draft once every channel can take it as it is (see
         :func:`syndicator.delivery.engine.approve_push`); returns the delivery ids."""
-        from syndicator.delivery.engine import approve_push
-
         channels = self.delivery.channels
         return approve_push(
             self.db,
@@ -212,16 +211,13 @@ class Services:
         )
 
     def enqueue_delivery(self, delivery_id: int) -> None:
-        """Have a delivery sent now: a Celery task in distributed mode, else in this process.
-
-        Whatever happens here, the row is in the outbox: the sweeper sends it if this fails.
-        """
-        if self.settings.distributed:
-            from workers.tasks import deliver_task
-
-            deliver_task.delay(delivery_id)
-        else:
+        """Have a delivery sent now: in this process in embedded mode, else through
+        :attr:`enqueue`. The row is in the outbox whatever happens here: without a hook, or if
+        it fails, the sweeper hands it out within ``scheduler.sweep_seconds``."""
+        if not self.settings.distributed:
             self.deliver(delivery_id)
+        elif self.enqueue is not None:
+            self.enqueue(delivery_id)
 
     def deliver(self, delivery_id: int) -> Outcome:
         """Send one delivery now (blocking; see :meth:`DeliveryEngine.deliver`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from syndicator.services import get_services
+from syndicator.services import Services, get_services
 from workers.app import app
 
 __all__ = [
@@ -18,10 +18,17 @@ __all__ = [
 ]
 
 
+def _services() -> Services:
+    """The process's services, handing deliveries they queue (notices) to ``deliver_task``."""
+    services = get_services()
+    services.enqueue = deliver_task.delay
+    return services
+
+
 @app.task(name="workers.tasks.poll_source_task", queue="poll", acks_late=True)
 def poll_source_task(source_id: str) -> dict[str, Any]:
     """Poll one source. Failures of the source are recorded, not raised."""
-    outcomes = get_services().poll([source_id])
+    outcomes = _services().poll([source_id])
     if not outcomes:
         return {"source_id": source_id, "status": "unknown_source"}
     outcome = outcomes[0]
@@ -36,7 +43,7 @@ def poll_source_task(source_id: str) -> dict[str, Any]:
 @app.task(name="workers.tasks.enqueue_due_sources")
 def enqueue_due_sources() -> int:
     """Beat tick: lease the due sources and enqueue one poll each."""
-    services = get_services()
+    services = _services()
     ids = services.claim_due()
     lease = services.settings.scheduler.claim_lease_seconds
     for source_id in ids:
@@ -49,7 +56,7 @@ def enqueue_due_sources() -> int:
 def evaluate_compliance() -> dict[str, Any]:
     """Beat tick: obligations, deadlines and notices (one tick runs at a time), then deliver
     the notices that are due: new ones and retries."""
-    services = get_services()
+    services = _services()
     summary = services.evaluate().as_dict()
     dispatched = services.dispatch_notices()
     summary["delivered"] = dispatched.delivered
@@ -60,14 +67,14 @@ def evaluate_compliance() -> dict[str, Any]:
 @app.task(name="workers.tasks.deliver_task", acks_late=True)
 def deliver_task(delivery_id: int) -> dict[str, Any]:
     """Send one delivery; a duplicate message finds it claimed or done and does nothing."""
-    outcome = get_services().deliver(delivery_id)
+    outcome = _services().deliver(delivery_id)
     return {"delivery_id": delivery_id, "state": outcome.state, "detail": outcome.detail}
 
 
 @app.task(name="workers.tasks.check_delivery_task", acks_late=True)
 def check_delivery_task(delivery_id: int) -> dict[str, Any]:
     """Ask the platform how an asynchronous or unconfirmed delivery ended."""
-    outcome = get_services().check_delivery(delivery_id)
+    outcome = _services().check_delivery(delivery_id)
     return {"delivery_id": delivery_id, "state": outcome.state, "detail": outcome.detail}
 
 
@@ -75,7 +82,7 @@ def check_delivery_task(delivery_id: int) -> dict[str, Any]:
 def sweep_deliveries() -> dict[str, int]:
     """Beat tick: hand out due deliveries again (lost messages, retries), settle dead workers'
     rows, and queue the status checks."""
-    engine = get_services().delivery
+    engine = _services().delivery
     due = engine.sweep()
     for delivery_id in due:
         deliver_task.apply_async((delivery_id,), expires=_SWEEP_EXPIRES)

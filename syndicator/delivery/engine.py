@@ -327,17 +327,9 @@ _ATTEMPT_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """The claim: ``single`` claims and reads in one statement (PostgreSQL); otherwise
-    ``update`` claims and ``read`` fetches the row and its push, in one transaction."""
-
-    single: Executable | None
-    update: Executable | None
-    read: Executable | None
-
-
-def _claim_statements(dialect: str) -> _Claim:
+def _claim_statements(dialect: str) -> tuple[Executable, ...]:
+    """The claim, run in one transaction: the last statement reads the claimed row and its
+    push; any before it must each change one row. PostgreSQL: one statement."""
     now = bindparam("now", type_=_D.c.updated_at.type)
     claim = (
         update(_D)
@@ -362,27 +354,18 @@ def _claim_statements(dialect: str) -> _Claim:
         single = select(*(claimed.c[name] for name in _JOB_COLUMNS), *push_columns).select_from(
             claimed.outerjoin(_P, _P.c.id == claimed.c.push_id)
         )
-        return _Claim(single, None, None)
+        return (single,)
     read = (
         select(*(_D.c[name] for name in _JOB_COLUMNS), *push_columns)
         .select_from(_D.outerjoin(_P, _P.c.id == _D.c.push_id))
         .where(_D.c.id == bindparam("delivery_id", type_=_D.c.id.type))
     )
-    return _Claim(None, claim, read)
+    return (claim, read)
 
 
-@dataclass(frozen=True, slots=True)
-class _Record:
-    """The record: ``single`` updates the row and logs the attempt in one statement
-    (PostgreSQL); otherwise ``update`` then ``insert``, in one transaction."""
-
-    single: Executable | None
-    update: Executable | None
-    insert: Executable | None
-
-
-def _record_statements(dialect: str, changed: tuple[str, ...]) -> _Record:
-    """Parameters: ``job_id``, ``set_<column>`` for each of *changed*, ``log_<column>``."""
+def _record_statements(dialect: str, changed: tuple[str, ...]) -> tuple[Executable, ...]:
+    """The record, run in one transaction: update the row, log the attempt (PostgreSQL: one
+    statement). Parameters: ``job_id``, ``set_<column>`` for each of *changed*, ``log_<column>``."""
     row = (
         update(_D)
         .where(_D.c.id == bindparam("job_id", type_=_D.c.id.type))
@@ -402,8 +385,8 @@ def _record_statements(dialect: str, changed: tuple[str, ...]) -> _Record:
             .from_select(list(_ATTEMPT_COLUMNS), select(*logged).select_from(relaxed))
             .add_cte(row.cte("recorded"))
         )
-        return _Record(single, None, None)
-    return _Record(None, row, insert(_A).values(dict(zip(_ATTEMPT_COLUMNS, logged, strict=True))))
+        return (single,)
+    return (row, insert(_A).values(dict(zip(_ATTEMPT_COLUMNS, logged, strict=True))))
 
 
 class DeliveryEngine:
@@ -447,14 +430,14 @@ class DeliveryEngine:
         self._check_interval = timedelta(seconds=check_interval)
         self._rand = rand
         self._claim_sql = _claim_statements(db.dialect)
-        self._record_sql: dict[tuple[str, ...], _Record] = {}
+        self._record_sql: dict[tuple[str, ...], tuple[Executable, ...]] = {}
 
     # -- claiming ---------------------------------------------------------------------------
 
     def _write(self) -> Connection:
         """A connection for one write: autocommit on PostgreSQL (each statement is a whole
-        transaction, committed durably unless it says otherwise); on SQLite the caller begins a
-        transaction, which then takes the write lock at once (``BEGIN IMMEDIATE``)."""
+        transaction, committed durably unless it says otherwise, and ``begin()`` emits
+        nothing); on SQLite ``begin()`` takes the write lock at once (``BEGIN IMMEDIATE``)."""
         conn = self._db.engine.connect()
         if self._db.dialect == "postgresql":
             return conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -462,18 +445,13 @@ class DeliveryEngine:
 
     def _claim(self, delivery_id: int, now: datetime) -> _Job | None:
         params = {"delivery_id": delivery_id, "now": now, "lease": now + self._lease}
-        sql = self._claim_sql
-        with self._write() as conn:
-            if sql.single is not None:
-                row = conn.execute(sql.single, params).one_or_none()
-            else:
-                assert sql.update is not None and sql.read is not None
-                with conn.begin():
-                    claimed = conn.execute(sql.update, params)
-                    if claimed.rowcount != 1:
-                        return None
-                    # The content comes in the same transaction as the claim.
-                    row = conn.execute(sql.read, params).one()
+        *claims, read = self._claim_sql
+        with self._write() as conn, conn.begin():
+            for claim in claims:
+                if conn.execute(claim, params).rowcount != 1:
+                    return None
+            # The content comes in the same transaction as the claim.
+            row = conn.execute(read, params).one_or_none()
         if row is None:
             return None
         fields = row._mapping
@@ -713,14 +691,9 @@ class DeliveryEngine:
         params: dict[str, Any] = {"job_id": delivery_id}
         params.update({f"set_{name}": value for name, value in values.items()})
         params.update({f"log_{name}": value for name, value in attempt.items()})
-        with self._write() as conn:
-            if sql.single is not None:
-                conn.execute(sql.single, params)
-                return
-            assert sql.update is not None and sql.insert is not None
-            with conn.begin():
-                conn.execute(sql.update, params)
-                conn.execute(sql.insert, params)
+        with self._write() as conn, conn.begin():
+            for statement in sql:
+                conn.execute(statement, params)
 
     # -- sweeping and reconciling -----------------------------------------------------------
 

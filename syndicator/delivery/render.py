@@ -73,6 +73,15 @@ class Preview:
     def ok(self) -> bool:
         return self.error is None
 
+    def line(self) -> str:
+        """One zh-CN line for staff: the format, length and parts, or why it cannot be sent."""
+        if self.error is not None:
+            return f"✗ {self.channel_id}：不能发送，批准前须修改 / cannot be sent：{self.error}"
+        parts = self.messages
+        size = sum(len(m.body) for m in parts)
+        split = f"，拆为 {len(parts)} 条" if len(parts) > 1 else ""
+        return f"✓ {self.channel_id}：{parts[0].format} 格式，正文 {size} 字{split}"
+
 
 class PushRenderer:
     """Renders pushes for channel instances (the engine's ``render`` hook).

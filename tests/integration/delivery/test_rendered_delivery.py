@@ -33,7 +33,9 @@ NOW = datetime(2026, 12, 2, 1, 30, tzinfo=UTC)  # 09:30 in Beijing
 PARAGRAPH = "经核查，网传“某地自来水被污染”的说法不实，当地水质各项指标均符合国家标准。"
 
 
-def _services(tmp_path: Path, db: Database, wecom: WeComServer, extra: str = "") -> Services:
+def _services(
+    tmp_path: Path, db: Database, wecom: WeComServer, extra: str = "", **env: str
+) -> Services:
     config = tmp_path / "syndicator.toml"
     config.write_text(
         "[[channels]]\n"
@@ -50,6 +52,7 @@ def _services(tmp_path: Path, db: Database, wecom: WeComServer, extra: str = "")
             "SYNDICATOR_DATA_DIR": str(tmp_path),
             "SYNDICATOR_CONFIG": str(config),
             "DUTY_KEY": wecom.key,
+            **env,
         }
     )
     return Services(settings, clock=FrozenClock(NOW), db=db)
@@ -196,5 +199,27 @@ def test_notices_go_to_a_channel_target_through_the_delivery_engine(
         with sqlite_db.session() as session:
             assert len(session.scalars(select(Delivery)).all()) == 1
         assert len(wecom.fake.delivered_to(wecom.key)) == 1
+    finally:
+        services.close()
+
+
+def test_in_distributed_mode_a_notice_delivery_is_handed_to_the_workers(
+    tmp_path: Path, sqlite_db: Database, wecom: WeComServer
+) -> None:
+    targets = '[[notify.targets]]\nid = "supervisors"\nkind = "channel"\nchannel = "duty-group"\n'
+    broker = {"SYNDICATOR_BROKER_URL": "redis://127.0.0.1:6379/14"}
+    services = _services(tmp_path, sqlite_db, wecom, targets, **broker)
+    handed: list[int] = []
+    services.enqueue = handed.append  # what workers.tasks and the CLI install: deliver_task.delay
+    try:
+        with sqlite_db.begin() as session:
+            raise_notice(
+                session, key="breach:2", kind=NoticeKind.BREACH, now=NOW, title="超时", body="详情"
+            )
+        assert services.dispatch_notices().delivered == 1
+        with sqlite_db.session() as session:
+            (delivery,) = session.scalars(select(Delivery)).all()
+        assert handed == [delivery.id] and delivery.state is DeliveryState.QUEUED
+        assert wecom.fake.delivered_to(wecom.key) == []  # a worker sends it, not the notifier
     finally:
         services.close()

@@ -3,6 +3,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from syndicator.settings import load_settings
 from workers.beat import beat_schedule
 
@@ -26,3 +28,22 @@ def test_tasks_are_registered_under_stable_names() -> None:
     assert enqueue_due_sources.name == "workers.tasks.enqueue_due_sources"
     assert app.conf.task_routes["workers.tasks.poll_source_task"] == {"queue": "poll"}
     assert "enqueue-due-sources" in app.conf.beat_schedule
+
+
+def test_deliveries_queued_inside_a_worker_go_to_deliver_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syndicator.services import Services, install_services, reset_services
+    from workers import tasks
+
+    settings = load_settings(
+        {"SYNDICATOR_DATA_DIR": str(tmp_path), "SYNDICATOR_BROKER_URL": "redis://127.0.0.1:1/0"}
+    )
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.deliver_task, "delay", sent.append)
+    install_services(Services(settings))
+    try:
+        tasks._services().enqueue_delivery(5)  # a notice's delivery, queued by the notifier
+    finally:
+        reset_services()
+    assert sent == [5]
