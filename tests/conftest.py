@@ -11,10 +11,12 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import create_engine, text
 
 from syndicator.clock import FrozenClock
@@ -95,3 +97,20 @@ def celery_worker_command(queues: str, *, concurrency: int = 2) -> list[str]:
         *("--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO"),
         *("--without-gossip", "--without-mingle", "--without-heartbeat"),
     ]
+
+
+@contextmanager
+def empty_redis(url: str) -> Iterator[redis.Redis]:
+    """A client of the Redis database *url*, flushed before and after (fails under CI when
+    Redis does not answer, see :func:`require_service`)."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        require_service("Redis", f"{url}: {exc}")
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 from sqlalchemy import func, select
 
@@ -23,7 +22,7 @@ from syndicator.db import Database, FetchAttempt, Item, Obligation, ObligationSt
 from syndicator.simulator import SimulatorServer, build_demo_world
 from syndicator.sources.config import load_sources
 from syndicator.sources.registry import sync_sources
-from tests.conftest import REDIS_URL, celery_worker_command, require_service
+from tests.conftest import REDIS_URL, celery_worker_command, empty_redis
 
 pytestmark = pytest.mark.integration
 
@@ -32,15 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def broker() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        require_service("Redis", f"{REDIS_URL}: {exc}")
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
-    client.close()
+    with empty_redis(REDIS_URL):
+        yield REDIS_URL
 
 
 def _wait(predicate: object, timeout: float, what: str) -> None:

@@ -56,7 +56,7 @@ from starlette.types import Message, Receive, Scope, Send
 from syndicator.db import Database
 from syndicator.db.models import Delivery, DeliveryAttempt, DeliveryState
 from syndicator.delivery.engine import approve_push, create_push
-from tests.conftest import REDIS_URL, celery_worker_command, require_service
+from tests.conftest import REDIS_URL, celery_worker_command, empty_redis
 from tests.fakes._base import serving
 from tests.fakes.webhook import SECRET as WEBHOOK_SECRET
 from tests.fakes.webhook import FakeWebhook, WebhookFactory
@@ -175,15 +175,8 @@ def _environment(tmp_path: Path, pg_url: str, secrets: dict[str, str]) -> dict[s
 @pytest.fixture
 def broker() -> Iterator[redis.Redis]:
     """Redis db of the tests, empty before and after (queues and the shared rate windows)."""
-    client = redis.Redis.from_url(BROKER_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        require_service("Redis", f"{BROKER_URL}: {exc}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with empty_redis(BROKER_URL) as client:
+        yield client
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from syndicator.delivery.engine import (
     plain_render,
 )
 from syndicator.delivery.limits import LocalRateLimiter, RedisRateLimiter
-from tests.conftest import REDIS_URL, require_service
+from tests.conftest import REDIS_URL, empty_redis
 
 pytestmark = pytest.mark.integration
 
@@ -362,15 +362,8 @@ def test_secrets_never_reach_the_delivery_log(
 
 @pytest.fixture
 def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        require_service("Redis", f"{REDIS_URL}: {exc}")
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    with empty_redis(REDIS_URL) as client:
+        yield client
 
 
 def test_redis_windows_are_shared_by_every_worker(redis_client: redis.Redis) -> None:
