@@ -51,6 +51,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import DBAPIError
 
 from channels.base import (
     BadContent,
@@ -443,15 +445,39 @@ class DeliveryEngine:
             return conn.execution_options(isolation_level="AUTOCOMMIT")
         return conn.execution_options(sqlite_immediate=True)
 
+    def _transaction(
+        self, statements: Sequence[Executable], params: dict[str, Any]
+    ) -> Row[Any] | None:
+        """Run *statements* in one transaction; every one before the last must change one row
+        (else nothing is committed and the answer is ``None``); the answer is the last one's
+        row, if it returns rows.
+
+        A pooled connection is not pinged when it was used moments ago (see
+        :mod:`syndicator.db.session`); if the server dropped it meanwhile, the transaction
+        runs once more on a new connection. Repeating is safe: a claim whose first run took
+        effect finds the row held and claims nothing; a record sets the same values again (its
+        attempt is logged twice only if the first commit landed just before the drop).
+        """
+        *guards, last = statements
+        for attempt in (1, 2):
+            try:
+                with self._write() as conn, conn.begin() as transaction:
+                    for statement in guards:
+                        if conn.execute(statement, params).rowcount != 1:
+                            transaction.rollback()
+                            return None
+                    result = conn.execute(last, params)
+                    return result.one_or_none() if result.returns_rows else None
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+                log.warning("database connection was dropped; running the statement again")
+        raise AssertionError("unreachable")
+
     def _claim(self, delivery_id: int, now: datetime) -> _Job | None:
         params = {"delivery_id": delivery_id, "now": now, "lease": now + self._lease}
-        *claims, read = self._claim_sql
-        with self._write() as conn, conn.begin():
-            for claim in claims:
-                if conn.execute(claim, params).rowcount != 1:
-                    return None
-            # The content comes in the same transaction as the claim.
-            row = conn.execute(read, params).one_or_none()
+        # The content comes in the same transaction as the claim.
+        row = self._transaction(self._claim_sql, params)
         if row is None:
             return None
         fields = row._mapping
@@ -691,9 +717,7 @@ class DeliveryEngine:
         params: dict[str, Any] = {"job_id": delivery_id}
         params.update({f"set_{name}": value for name, value in values.items()})
         params.update({f"log_{name}": value for name, value in attempt.items()})
-        with self._write() as conn, conn.begin():
-            for statement in sql:
-                conn.execute(statement, params)
+        self._transaction(sql, params)
 
     # -- sweeping and reconciling -----------------------------------------------------------
 

@@ -539,3 +539,61 @@ def test_recording_relaxes_durability_for_its_own_transaction_only(
             c.close()
     assert settings == {"on"} and autocommit == {False}
     assert _attempts(pg_db, ids[0]) == ["published"] and _attempts(pg_db, ids[1]) == ["published"]
+
+
+def _drop_pooled_connections(db: Database) -> int:
+    """Have the server end every connection idle in *db*'s pool (as a restart would)."""
+    pool = db.engine.pool
+    connections = [db.engine.connect() for _ in range(pool.checkedin())]  # type: ignore[attr-defined]
+    pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in connections]
+    for c in connections:
+        c.close()  # back to the pool, "used moments ago": not pinged on the next checkout
+    admin = Database(db.url)
+    try:
+        with admin.engine.begin() as conn:
+            for pid in pids:
+                conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+    finally:
+        admin.dispose()
+    return len(pids)
+
+
+def test_a_connection_the_server_dropped_between_deliveries_costs_no_delivery(
+    pg_db: Database, clock: FrozenClock, client: httpx.AsyncClient, caplog: Any
+) -> None:
+    wx = Scripted("wx", client=client)
+    engine = _engine(pg_db, clock, {"wx": wx})
+    first, second = _push(pg_db, clock, ["wx"]) + _push(pg_db, clock, ["wx"])
+    assert asyncio.run(engine.deliver(first)).state is DeliveryState.SENT
+    assert _drop_pooled_connections(pg_db) >= 1
+    assert asyncio.run(engine.deliver(second)).state is DeliveryState.SENT
+    assert [key for key, _ in wx.posted] == [
+        _row(pg_db, first).idempotency_key,
+        _row(pg_db, second).idempotency_key,
+    ]
+    assert _attempts(pg_db, second) == ["published"]
+    assert "database connection was dropped" in caplog.text
+
+
+class DroppingConnections(Scripted):
+    """Posts, and meanwhile the database server ends the pool's connections."""
+
+    def __init__(self, id: str, db: Database, **kw: Any) -> None:
+        super().__init__(id, **kw)
+        self.db = db
+
+    async def publish(self, message: Message, *, idempotency_key: str) -> Receipt:
+        _drop_pooled_connections(self.db)
+        return await super().publish(message, idempotency_key=idempotency_key)
+
+
+def test_the_outcome_is_recorded_when_the_connection_died_during_the_request(
+    pg_db: Database, clock: FrozenClock, client: httpx.AsyncClient
+) -> None:
+    wx = DroppingConnections("wx", pg_db, client=client)
+    engine = _engine(pg_db, clock, {"wx": wx})
+    (delivery,) = _push(pg_db, clock, ["wx"])
+    assert asyncio.run(engine.deliver(delivery)).state is DeliveryState.SENT
+    row = _row(pg_db, delivery)
+    assert (row.state, row.external_id, row.attempts) == (DeliveryState.SENT, "m-1", 1)
+    assert len(wx.posted) == 1 and _attempts(pg_db, delivery) == ["published"]
