@@ -8,9 +8,12 @@ fetcher's HTTP connections are reused across tasks instead of being opened per t
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -18,9 +21,15 @@ import httpx
 
 from syndicator.clock import Clock, SystemClock
 from syndicator.compliance.engine import ComplianceEngine, TickReport
-from syndicator.db.models import Push
+from syndicator.db.models import DeliveryState, Push
 from syndicator.db.session import Database
-from syndicator.delivery.engine import DeliveryEngine, DeliveryError, Outcome, approve_push
+from syndicator.delivery.engine import (
+    NOT_CLAIMED,
+    DeliveryEngine,
+    DeliveryError,
+    Outcome,
+    approve_push,
+)
 from syndicator.delivery.limits import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from syndicator.delivery.render import Preview, PushRenderer
 from syndicator.notify import DispatchReport, Notifier, Outbox
@@ -33,6 +42,11 @@ from syndicator.sources.poller import Poller, PollOutcome
 __all__ = ["Services", "get_services", "install_services", "reset_services", "settle_heap"]
 
 _T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 60.0
+"""How long :meth:`Services.close` waits for deliveries still being sent."""
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -67,6 +81,8 @@ class Services:
         self._delivery: DeliveryEngine | None = None
         self._delivery_client: httpx.AsyncClient | None = None
         self._delivery_lock = threading.Lock()
+        self._in_flight = 0
+        self._in_flight_changed = threading.Condition()
         self._lock = threading.Lock()
 
     # -- the polling loop ----------------------------------------------------------------
@@ -224,11 +240,73 @@ class Services:
         engine = self.delivery
         return self._run_on(self._ensure_loop(), engine.deliver(delivery_id))
 
+    def hand_off(self, delivery_id: int) -> Outcome:
+        """Have the event loop claim a delivery and send it (what a worker's ``deliver_task``
+        does); returns once the claim is committed, without waiting for the platform.
+
+        From the claim on, the row's lease holds the delivery, not the queue message: the
+        task may end (and its message be acknowledged) while the platform has yet to answer,
+        and the worker process takes the next delivery meanwhile, up to
+        ``scheduler.deliveries_in_flight`` at once (this waits for a free place first). If
+        the process dies now, the lease runs out and the sweeper settles the row as for any
+        worker lost after its claim. :meth:`close` waits for the deliveries in flight.
+        """
+        engine = self.delivery
+        loop = self._ensure_loop()
+        limit = self.settings.scheduler.deliveries_in_flight
+        with self._in_flight_changed:
+            self._in_flight_changed.wait_for(lambda: self._in_flight < limit)
+            self._in_flight += 1
+        claimed: concurrent.futures.Future[bool] = concurrent.futures.Future()
+
+        async def claim_and_send() -> Outcome | None:
+            # All of it on the loop's thread: one thread doing the work, none waiting for
+            # the other's GIL.
+            try:
+                claim = engine.claim(delivery_id)
+            except BaseException as exc:
+                claimed.set_exception(exc)
+                return None
+            claimed.set_result(claim is not None)
+            return None if claim is None else await engine.send(claim)
+
+        sending = asyncio.run_coroutine_threadsafe(claim_and_send(), loop)
+        sending.add_done_callback(lambda future: self._landed(delivery_id, future))
+        if not claimed.result():
+            return Outcome(delivery_id, None, NOT_CLAIMED)
+        return Outcome(delivery_id, DeliveryState.SENDING, "claimed; sending")
+
+    def _landed(self, delivery_id: int, future: concurrent.futures.Future[Outcome | None]) -> None:
+        self._one_landed()
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            # Its row stays "sending" under the lease; the sweeper settles it.
+            log.error("delivery %s: sending or recording failed", delivery_id, exc_info=exc)
+
+    def _one_landed(self) -> None:
+        with self._in_flight_changed:
+            self._in_flight -= 1
+            self._in_flight_changed.notify_all()
+
+    def drain(self, timeout: float = DRAIN_SECONDS) -> bool:
+        """Wait until no delivery handed off is in flight; False if some still are."""
+        with self._in_flight_changed:
+            return self._in_flight_changed.wait_for(lambda: self._in_flight == 0, timeout)
+
     def check_delivery(self, delivery_id: int) -> Outcome:
         engine = self.delivery
         return self._run_on(self._ensure_loop(), engine.check(delivery_id))
 
     def close(self) -> None:
+        """Wait for the deliveries in flight (up to :data:`DRAIN_SECONDS`), then stop the
+        event loop and close the clients and the database."""
+        started = time.monotonic()
+        if not self.drain():
+            log.warning(
+                "%d deliveries still sending after %.0f s: closing anyway (the sweeper "
+                "settles them when their lease ends)",
+                self._in_flight,
+                time.monotonic() - started,
+            )
         with self._lock:
             loop, thread, poller = self._loop, self._thread, self._poller
             self._loop = self._thread = self._poller = None

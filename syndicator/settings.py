@@ -100,6 +100,8 @@ class SchedulerSettings:
     """How often the compliance tick runs (obligations, deadlines, notices)."""
     sweep_seconds: float = 15.0
     """How often due deliveries are handed out again and asynchronous ones checked."""
+    deliveries_in_flight: int = 4
+    """Deliveries a worker process sends at once (each waits on its platform's answer)."""
 
 
 class Secret:
@@ -384,6 +386,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
     where = str(config_path) if config_path else "settings"
     fetch = _build(FetchSettings, tree.pop("fetch", {}) or {}, f"{where} [fetch]")
     scheduler = _build(SchedulerSettings, tree.pop("scheduler", {}) or {}, f"{where} [scheduler]")
+    if scheduler.deliveries_in_flight < 1:
+        raise SettingsError(f"{where} [scheduler].deliveries_in_flight: must be at least 1")
     notify = _build_notify(tree.pop("notify", {}) or {}, f"{where} [notify]", env)
     channels = _build_channels(file_tree.get("channels"), f"{where} [[channels]]", env)
     tree.pop("channels", None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from syndicator.settings import load_settings
 from workers.beat import beat_schedule
@@ -44,3 +44,11 @@ def _settle(**_kwargs: Any) -> None:
     from syndicator.services import settle_heap
 
     settle_heap()
+
+
+@worker_process_shutdown.connect
+def _close(**_kwargs: Any) -> None:
+    """A pool process ending (warm shutdown, recycling) lets its deliveries in flight land."""
+    from syndicator.services import reset_services
+
+    reset_services()

@@ -66,8 +66,9 @@ def evaluate_compliance() -> dict[str, Any]:
 
 @app.task(name="workers.tasks.deliver_task", acks_late=True)
 def deliver_task(delivery_id: int) -> dict[str, Any]:
-    """Send one delivery; a duplicate message finds it claimed or done and does nothing."""
-    outcome = _services().deliver(delivery_id)
+    """Claim one delivery and have this process send it (see :meth:`Services.hand_off`); a
+    duplicate message finds it claimed or done and does nothing."""
+    outcome = _services().hand_off(delivery_id)
     return {"delivery_id": delivery_id, "state": outcome.state, "detail": outcome.detail}
 
 

@@ -72,6 +72,8 @@ from syndicator.db.session import Database
 from syndicator.delivery.limits import RateLimiter
 
 __all__ = [
+    "NOT_CLAIMED",
+    "Claim",
     "DeliveryEngine",
     "DeliveryError",
     "Outcome",
@@ -279,6 +281,9 @@ class Outcome:
     detail: str = ""
 
 
+NOT_CLAIMED = "not due or held by another worker"
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     id: int
@@ -289,6 +294,19 @@ class _Job:
     push_id: int | None
     external_id: str | None
     push: Push | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A delivery this process holds (claimed at :attr:`at`, for the engine's lease), with
+    its content: what :meth:`DeliveryEngine.send` takes."""
+
+    job: _Job
+    at: datetime
+
+    @property
+    def delivery_id(self) -> int:
+        return self.job.id
 
 
 # -- the hot path's statements --------------------------------------------------------------
@@ -498,11 +516,24 @@ class DeliveryEngine:
     # -- sending ----------------------------------------------------------------------------
 
     async def deliver(self, delivery_id: int) -> Outcome:
-        """Send one delivery if it is due and nobody else holds it."""
+        """Send one delivery if it is due and nobody else holds it: :meth:`claim`, then
+        :meth:`send`."""
+        claim = self.claim(delivery_id)
+        if claim is None:
+            return Outcome(delivery_id, None, NOT_CLAIMED)
+        return await self.send(claim)
+
+    def claim(self, delivery_id: int) -> Claim | None:
+        """Take delivery *delivery_id* for this process if it is due and nobody holds it
+        (``sending``, committed before anything is sent); ``None`` if not. Blocking: it may
+        run on any thread, the :meth:`send` that follows on the event loop."""
         now = self._now()
         job = self._claim(delivery_id, now)
-        if job is None:
-            return Outcome(delivery_id, None, "not due or held by another worker")
+        return None if job is None else Claim(job, now)
+
+    async def send(self, claim: Claim) -> Outcome:
+        """Render, publish and record a delivery :meth:`claim` took."""
+        job, now = claim.job, claim.at
         channel = self.channels.get(job.channel_id)
         if channel is None:
             return self._finish(

@@ -280,3 +280,10 @@ def test_bad_render_and_channel_target_settings_say_where(
         _load_notify(tmp_path, content, OPS_KEY="k-1")
     assert message in str(caught.value)
     assert str(tmp_path / "syndicator.toml") in str(caught.value)
+
+
+def test_deliveries_in_flight_must_be_at_least_one(tmp_path: Path) -> None:
+    env = {"SYNDICATOR_DATA_DIR": str(tmp_path)}
+    assert load_settings(env).scheduler.deliveries_in_flight == 4
+    with pytest.raises(SettingsError, match=r"\[scheduler\]\.deliveries_in_flight"):
+        load_settings({**env, "SYNDICATOR_SCHEDULER__DELIVERIES_IN_FLIGHT": "0"})

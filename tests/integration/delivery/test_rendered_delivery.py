@@ -223,3 +223,23 @@ def test_in_distributed_mode_a_notice_delivery_is_handed_to_the_workers(
         assert wecom.fake.delivered_to(wecom.key) == []  # a worker sends it, not the notifier
     finally:
         services.close()
+
+
+def test_a_handed_off_delivery_is_claimed_at_once_and_lands_before_close(
+    tmp_path: Path, sqlite_db: Database, wecom: WeComServer
+) -> None:
+    # What a worker's deliver_task does: the task ends once the claim is committed, the
+    # platform's answer is awaited on the event loop, and close() waits for it to land.
+    services = _services(tmp_path, sqlite_db, wecom)
+    try:
+        (delivery_id,) = services.approve(_draft(services, PARAGRAPH, ["duty-group"]), by="wang")
+        handed = services.hand_off(delivery_id)
+        assert (handed.state, handed.detail) == (DeliveryState.SENDING, "claimed; sending")
+        again = services.hand_off(delivery_id)  # a duplicate queue message
+        assert again.state is None and again.detail == "not due or held by another worker"
+    finally:
+        services.close()
+    with sqlite_db.session() as session:
+        row = session.get(Delivery, delivery_id)
+        assert row is not None and row.state is DeliveryState.SENT
+    assert len(wecom.fake.delivered_to(wecom.key)) == 1
