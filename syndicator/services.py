@@ -13,7 +13,6 @@ import gc
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -277,15 +276,12 @@ class Services:
         return Outcome(delivery_id, DeliveryState.SENDING, "claimed; sending")
 
     def _landed(self, delivery_id: int, future: concurrent.futures.Future[Outcome | None]) -> None:
-        self._one_landed()
-        if not future.cancelled() and (exc := future.exception()) is not None:
-            # Its row stays "sending" under the lease; the sweeper settles it.
-            log.error("delivery %s: sending or recording failed", delivery_id, exc_info=exc)
-
-    def _one_landed(self) -> None:
         with self._in_flight_changed:
             self._in_flight -= 1
             self._in_flight_changed.notify_all()
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            # Its row stays "sending" under the lease; the sweeper settles it.
+            log.error("delivery %s: sending or recording failed", delivery_id, exc_info=exc)
 
     def drain(self, timeout: float = DRAIN_SECONDS) -> bool:
         """Wait until no delivery handed off is in flight; False if some still are."""
@@ -299,13 +295,12 @@ class Services:
     def close(self) -> None:
         """Wait for the deliveries in flight (up to :data:`DRAIN_SECONDS`), then stop the
         event loop and close the clients and the database."""
-        started = time.monotonic()
         if not self.drain():
             log.warning(
                 "%d deliveries still sending after %.0f s: closing anyway (the sweeper "
                 "settles them when their lease ends)",
                 self._in_flight,
-                time.monotonic() - started,
+                DRAIN_SECONDS,
             )
         with self._lock:
             loop, thread, poller = self._loop, self._thread, self._poller

@@ -304,10 +304,6 @@ class Claim:
     job: _Job
     at: datetime
 
-    @property
-    def delivery_id(self) -> int:
-        return self.job.id
-
 
 # -- the hot path's statements --------------------------------------------------------------
 #
