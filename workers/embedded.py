@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from syndicator.services import Services, install_services
+from syndicator.services import DRAIN_SECONDS, Services, install_services
 from workers.tasks import (
     check_delivery_task,
     deliver_task,
@@ -153,7 +153,8 @@ class EmbeddedRunner:
             self.shutdown()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Wait until no poll task is running (tests and ``poll --once``)."""
+        """Wait until no task is running and no delivery handed off is still sending (tests
+        and ``poll --once``)."""
         with self._lock:
             pending = list(self._inflight)
         for future in pending:
@@ -161,7 +162,7 @@ class EmbeddedRunner:
                 future.result(timeout=timeout)
             except Exception:
                 return False
-        return True
+        return self._services.drain(DRAIN_SECONDS if timeout is None else timeout)
 
     def shutdown(self) -> None:
         # Queued polls are dropped: their leases run out and the next start picks them up.

@@ -26,6 +26,7 @@ from syndicator.delivery.engine import DeliveryError, create_push
 from syndicator.services import Services
 from syndicator.settings import load_settings
 from tests.fakes.wecom import WeComServer
+from workers.embedded import EmbeddedRunner
 
 pytestmark = pytest.mark.integration
 
@@ -243,3 +244,24 @@ def test_a_handed_off_delivery_is_claimed_at_once_and_lands_before_close(
         row = session.get(Delivery, delivery_id)
         assert row is not None and row.state is DeliveryState.SENT
     assert len(wecom.fake.delivered_to(wecom.key)) == 1
+
+
+def test_the_embedded_sweep_sends_a_queued_delivery_and_idle_waits_for_it(
+    tmp_path: Path, sqlite_db: Database, wecom: WeComServer
+) -> None:
+    # Queued but never handed to a worker (the broker lost it): the in-process sweep sends
+    # it, and "idle" means sent, not merely claimed (`poll --once` and the demo rely on it).
+    broker = {"SYNDICATOR_BROKER_URL": "redis://127.0.0.1:6379/14"}
+    services = _services(tmp_path, sqlite_db, wecom, **broker)
+    runner = EmbeddedRunner(services)
+    try:
+        (delivery_id,) = services.approve(_draft(services, PARAGRAPH, ["duty-group"]), by="wang")
+        assert runner.sweep() == 1
+        assert runner.wait_idle(timeout=30)
+        with sqlite_db.session() as session:
+            row = session.get(Delivery, delivery_id)
+            assert row is not None and row.state is DeliveryState.SENT
+        assert len(wecom.fake.delivered_to(wecom.key)) == 1
+    finally:
+        runner.shutdown()
+        services.close()
