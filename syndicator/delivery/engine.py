@@ -40,8 +40,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
-    Executable,
     and_,
     bindparam,
     func,
@@ -51,7 +49,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from channels.base import (
@@ -68,6 +66,7 @@ from channels.base import (
 )
 from syndicator import audit
 from syndicator.db.models import Delivery, DeliveryAttempt, DeliveryState, Push, PushState
+from syndicator.db.prepared import Prepared, run_transaction
 from syndicator.db.session import Database
 from syndicator.delivery.limits import RateLimiter
 
@@ -343,7 +342,7 @@ _ATTEMPT_COLUMNS = (
 )
 
 
-def _claim_statements(dialect: str) -> tuple[Executable, ...]:
+def _claim_statements(dialect: Dialect) -> tuple[Prepared, ...]:
     """The claim, run in one transaction: the last statement reads the claimed row and its
     push; any before it must each change one row. PostgreSQL: one statement."""
     now = bindparam("now", type_=_D.c.updated_at.type)
@@ -364,22 +363,22 @@ def _claim_statements(dialect: str) -> tuple[Executable, ...]:
         )
     )
     push_columns = [c.label(f"content_{c.name}") for c in _P.c]  # see _PUSH_FIELDS
-    if dialect == "postgresql":
+    if dialect.name == "postgresql":
         # UPDATE … RETURNING in a CTE, joined to the push: claimed and read in one statement.
         claimed = claim.returning(*(_D.c[name] for name in _JOB_COLUMNS)).cte("claimed")
         single = select(*(claimed.c[name] for name in _JOB_COLUMNS), *push_columns).select_from(
             claimed.outerjoin(_P, _P.c.id == claimed.c.push_id)
         )
-        return (single,)
+        return (Prepared(single, dialect),)
     read = (
         select(*(_D.c[name] for name in _JOB_COLUMNS), *push_columns)
         .select_from(_D.outerjoin(_P, _P.c.id == _D.c.push_id))
         .where(_D.c.id == bindparam("delivery_id", type_=_D.c.id.type))
     )
-    return (claim, read)
+    return (Prepared(claim, dialect), Prepared(read, dialect))
 
 
-def _record_statements(dialect: str, changed: tuple[str, ...]) -> tuple[Executable, ...]:
+def _record_statements(dialect: Dialect, changed: tuple[str, ...]) -> tuple[Prepared, ...]:
     """The record, run in one transaction: update the row, log the attempt (PostgreSQL: one
     statement). Parameters: ``job_id``, ``set_<column>`` for each of *changed*, ``log_<column>``."""
     row = (
@@ -388,7 +387,7 @@ def _record_statements(dialect: str, changed: tuple[str, ...]) -> tuple[Executab
         .values({name: bindparam(f"set_{name}", type_=_D.c[name].type) for name in changed})
     )
     logged = [bindparam(f"log_{name}", type_=_A.c[name].type) for name in _ATTEMPT_COLUMNS]
-    if dialect == "postgresql":
+    if dialect.name == "postgresql":
         # Recording need not wait for the disk: if this commit were lost in a crash, the row
         # would still be "sending" and become unconfirmed, never resent blindly. (The claim,
         # which prevents a second send, is committed durably.) set_config(…, true) is
@@ -401,8 +400,9 @@ def _record_statements(dialect: str, changed: tuple[str, ...]) -> tuple[Executab
             .from_select(list(_ATTEMPT_COLUMNS), select(*logged).select_from(relaxed))
             .add_cte(row.cte("recorded"))
         )
-        return (single,)
-    return (row, insert(_A).values(dict(zip(_ATTEMPT_COLUMNS, logged, strict=True))))
+        return (Prepared(single, dialect),)
+    log_it = insert(_A).values(dict(zip(_ATTEMPT_COLUMNS, logged, strict=True)))
+    return (Prepared(row, dialect), Prepared(log_it, dialect))
 
 
 class DeliveryEngine:
@@ -445,26 +445,17 @@ class DeliveryEngine:
         self._backoff_cap = backoff_cap
         self._check_interval = timedelta(seconds=check_interval)
         self._rand = rand
-        self._claim_sql = _claim_statements(db.dialect)
-        self._record_sql: dict[tuple[str, ...], tuple[Executable, ...]] = {}
+        self._claim_sql = _claim_statements(db.engine.dialect)
+        self._record_sql: dict[tuple[str, ...], tuple[Prepared, ...]] = {}
 
     # -- claiming ---------------------------------------------------------------------------
 
-    def _write(self) -> Connection:
-        """A connection for one write: autocommit on PostgreSQL (each statement is a whole
-        transaction, committed durably unless it says otherwise, and ``begin()`` emits
-        nothing); on SQLite ``begin()`` takes the write lock at once (``BEGIN IMMEDIATE``)."""
-        conn = self._db.engine.connect()
-        if self._db.dialect == "postgresql":
-            return conn.execution_options(isolation_level="AUTOCOMMIT")
-        return conn.execution_options(sqlite_immediate=True)
-
     def _transaction(
-        self, statements: Sequence[Executable], params: dict[str, Any]
-    ) -> Row[Any] | None:
-        """Run *statements* in one transaction; every one before the last must change one row
-        (else nothing is committed and the answer is ``None``); the answer is the last one's
-        row, if it returns rows.
+        self, statements: Sequence[Prepared], params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Run *statements* in one transaction (see :func:`run_transaction`): every one before
+        the last must change one row (else nothing is committed and the answer is ``None``);
+        the answer is the last one's first row, if it returns one.
 
         A pooled connection is not pinged when it was used moments ago (see
         :mod:`syndicator.db.session`); if the server dropped it meanwhile, the transaction
@@ -472,20 +463,15 @@ class DeliveryEngine:
         effect finds the row held and claims nothing; a record sets the same values again (its
         attempt is logged twice only if the first commit landed just before the drop).
         """
-        *guards, last = statements
         for attempt in (1, 2):
             try:
-                with self._write() as conn, conn.begin() as transaction:
-                    for statement in guards:
-                        if conn.execute(statement, params).rowcount != 1:
-                            transaction.rollback()
-                            return None
-                    result = conn.execute(last, params)
-                    return result.one_or_none() if result.returns_rows else None
+                done, row = run_transaction(self._db.engine, statements, params)
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
                 log.warning("database connection was dropped; running the statement again")
+                continue
+            return row if done else None
         raise AssertionError("unreachable")
 
     def _claim(self, delivery_id: int, now: datetime) -> _Job | None:
@@ -494,7 +480,7 @@ class DeliveryEngine:
         row = self._transaction(self._claim_sql, params)
         if row is None:
             return None
-        fields = row._mapping
+        fields = row
         push = None
         if fields["push_id"] is not None:
             push = Push(**{key: fields[label] for key, label in _PUSH_FIELDS})
@@ -740,7 +726,7 @@ class DeliveryEngine:
         changed = tuple(sorted(values))
         sql = self._record_sql.get(changed)
         if sql is None:
-            sql = self._record_sql[changed] = _record_statements(self._db.dialect, changed)
+            sql = self._record_sql[changed] = _record_statements(self._db.engine.dialect, changed)
         params: dict[str, Any] = {"job_id": delivery_id}
         params.update({f"set_{name}": value for name, value in values.items()})
         params.update({f"log_{name}": value for name, value in attempt.items()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -169,6 +170,29 @@ def test_template_lookup_then_default(
         }
     )
     assert one(channel, make(), templates_dir=root).body == expected
+
+
+def test_edited_and_added_templates_are_used_without_a_restart(
+    site: Callable[[dict[str, str]], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Staff edit the templates of a running worker: the file system is asked again at most
+    # every RECHECK_SECONDS, so the change shows within that time (and not a render sooner).
+    module = importlib.import_module("syndicator.content.render")  # the name is the function
+    clock = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    root = site({"rebuttal/default.j2": "旧 {{ channel }}"})
+    assert one("weibo", make(), templates_dir=root).body == "旧 weibo"
+
+    site({"rebuttal/default.j2": "新的默认模板", "rebuttal/weibo.j2": "微博专用 {{ title }}"})
+    clock[0] += module.RECHECK_SECONDS / 2
+    assert one("weibo", make(), templates_dir=root).body == "旧 weibo"  # not asked yet
+    clock[0] += module.RECHECK_SECONDS
+    assert one("weibo", make(), templates_dir=root).body.startswith("微博专用 ")
+    assert one("wecom_bot", make(), templates_dir=root).body == "新的默认模板"
+
+    (root / "rebuttal" / "weibo.j2").unlink()  # removed: back to the default
+    clock[0] += module.RECHECK_SECONDS * 2
+    assert one("weibo", make(), templates_dir=root).body == "新的默认模板"
 
 
 def test_template_names_order() -> None:
