@@ -44,6 +44,11 @@ class Prepared:
         compiled = statement.compile(dialect=dialect)
         if not isinstance(compiled, SQLCompiler):
             raise TypeError(f"not a SQL statement: {statement!r}")
+        if any(bind.expanding or bind.literal_execute for bind in compiled.binds.values()):
+            raise TypeError(
+                "a statement with IN (…) or literal-execute parameters is rendered anew for "
+                f"each execution and cannot be prepared once: {compiled.string}"
+            )
         self.sql = compiled.string
         self._compiled = compiled
         self._positions = tuple(compiled.positiontup or ()) if compiled.positional else None

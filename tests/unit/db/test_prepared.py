@@ -117,3 +117,9 @@ def test_a_naive_datetime_is_refused_before_anything_is_written(db: Database) ->
             db.engine, [_insert(db)], {"id": 1, "title": "t", "channels": [], "at": naive}
         )
     assert _titles(db) == []
+
+
+def test_a_statement_rendered_anew_for_each_execution_is_refused(db: Database) -> None:
+    statement = select(_P.c.id).where(_P.c.id.in_(bindparam("ids", expanding=True)))
+    with pytest.raises(TypeError, match=r"IN \(…\)"):
+        Prepared(statement, db.engine.dialect)
