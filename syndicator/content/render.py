@@ -36,7 +36,6 @@ from __future__ import annotations
 import enum
 import os
 import re
-import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -286,25 +285,21 @@ class _RecheckingLoader(jinja2.FileSystemLoader):
 
     def __init__(self, root: str) -> None:
         super().__init__(root, encoding="utf-8")
-        self._missing: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._missing: dict[str, float] = {}  # one get, set or pop at a time: no lock needed
 
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
         now = time.monotonic()
-        with self._lock:
-            missing_since = self._missing.get(template)
+        missing_since = self._missing.get(template)
         if missing_since is not None and now - missing_since < RECHECK_SECONDS:
             raise jinja2.TemplateNotFound(template)
         try:
             source, filename, uptodate = super().get_source(environment, template)
         except jinja2.TemplateNotFound:
-            with self._lock:
-                self._missing[template] = now
+            self._missing[template] = now
             raise
-        with self._lock:
-            self._missing.pop(template, None)
+        self._missing.pop(template, None)
         checked = now
 
         def rechecked() -> bool:

@@ -465,13 +465,12 @@ class DeliveryEngine:
         """
         for attempt in (1, 2):
             try:
-                done, row = run_transaction(self._db.engine, statements, params)
+                # Not committed (a guard changed no row): no row either.
+                return run_transaction(self._db.engine, statements, params)[1]
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
                 log.warning("database connection was dropped; running the statement again")
-                continue
-            return row if done else None
         raise AssertionError("unreachable")
 
     def _claim(self, delivery_id: int, now: datetime) -> _Job | None:
@@ -480,18 +479,17 @@ class DeliveryEngine:
         row = self._transaction(self._claim_sql, params)
         if row is None:
             return None
-        fields = row
         push = None
-        if fields["push_id"] is not None:
-            push = Push(**{key: fields[label] for key, label in _PUSH_FIELDS})
+        if row["push_id"] is not None:
+            push = Push(**{key: row[label] for key, label in _PUSH_FIELDS})
         return _Job(
-            fields["id"],
-            fields["channel_id"],
-            fields["idempotency_key"],
-            fields["attempts"],
-            fields["parts_sent"],
-            fields["push_id"],
-            fields["external_id"],
+            row["id"],
+            row["channel_id"],
+            row["idempotency_key"],
+            row["attempts"],
+            row["parts_sent"],
+            row["push_id"],
+            row["external_id"],
             push,
         )
 
