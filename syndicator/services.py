@@ -29,6 +29,7 @@ from syndicator.delivery.engine import (
     Outcome,
     approve_push,
 )
+from syndicator.delivery.http import delivery_client
 from syndicator.delivery.limits import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from syndicator.delivery.render import Preview, PushRenderer
 from syndicator.notify import DispatchReport, Notifier, Outbox
@@ -200,7 +201,7 @@ class Services:
         timeout = httpx.Timeout(
             self.settings.fetch.read_timeout, connect=self.settings.fetch.connect_timeout
         )
-        return httpx.AsyncClient(
+        return delivery_client(
             timeout=timeout, headers={"User-Agent": self.settings.fetch.user_agent}
         )
 

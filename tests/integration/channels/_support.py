@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from channels.base import Channel, ChannelError, Message, Misconfigured, Retryable, Unconfirmed
+from syndicator.delivery.http import delivery_client
 from syndicator.simulator.fakes.wecom import RobotFake
 from tests.fakes._base import Served
 from tests.fakes.portals import unused_port
@@ -69,7 +70,7 @@ async def opened(
     It posts to *server* unless *base_url* is given, and keeps the fake's clock unless *clock*
     is: for the adapters that take one (a group bot, Weibo).
     """
-    async with httpx.AsyncClient(timeout=http_timeout) as client:
+    async with delivery_client(timeout=http_timeout) as client:
         yield adapter(
             id,
             {**settings, **config},

@@ -26,6 +26,7 @@ from channels.base import (
     Unconfirmed,
 )
 from channels.telegram import Telegram
+from syndicator.delivery.http import delivery_client
 from tests.fakes.telegram import BOT_TOKEN, CHANNEL, CHANNEL_ID, GROUP_ID, TelegramServer
 from tests.integration.channels._support import ARTICLE, message, nothing_listening_is_retryable
 
@@ -43,7 +44,7 @@ async def adapter(
     **config: Any,
 ) -> AsyncIterator[Telegram]:
     settings = {"bot_token": BOT_TOKEN, "chat_id": CHANNEL, **config}
-    async with httpx.AsyncClient(timeout=http_timeout) as client:
+    async with delivery_client(timeout=http_timeout) as client:
         channel = Telegram(
             "jx-telegram",
             settings,

@@ -27,6 +27,7 @@ from channels.base import (
     Unconfirmed,
 )
 from channels.wechat_mp import PUBLISH_STATUS, WeChatMP
+from syndicator.delivery.http import delivery_client
 from tests.fakes.portals import unused_port
 from tests.fakes.wechat import APP_ID, APP_SECRET, FakeWeChat
 
@@ -68,7 +69,7 @@ async def adapter(
     base_url: str | None = None,
     **config: Any,
 ) -> AsyncIterator[WeChatMP]:
-    async with httpx.AsyncClient(timeout=client_timeout) as client:
+    async with delivery_client(timeout=client_timeout) as client:
         yield WeChatMP(
             "jx-wechat",
             {"app_id": APP_ID, "app_secret": APP_SECRET, **config},
