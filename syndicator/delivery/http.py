@@ -209,6 +209,11 @@ class _Connection(asyncio.Protocol):
             finally:
                 self._writable = None
 
+    def answered(self) -> bool:
+        """Whether the whole answer to the current request has come."""
+        done = self.done
+        return done is not None and done.done() and not done.cancelled() and not done.exception()
+
     def expect(self, *, head: bool) -> asyncio.Future[None]:
         """Get ready for the answer to the request about to be written."""
         self._reset(head=head)
@@ -327,7 +332,12 @@ class Http11Transport(httpx.AsyncBaseTransport):
             except httpx.RequestNotRead:  # a stream (files): written as it comes
                 await connection.write(head, write)
                 chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
-                await _write_body(connection, request.stream, chunked, write)
+                try:
+                    await _write_body(connection, request.stream, chunked, write)
+                except httpx.WriteError:
+                    if not connection.answered():  # else: answered, then closed mid-upload
+                        raise
+                    connection.keep_alive = False
             else:
                 await connection.write(head + body, write)
             await connection.answer(timeouts.get("read"))
@@ -343,7 +353,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": connection.reason},
             request=request,
         )
-        if connection.keep_alive and not connection.closed:
+        if connection.keep_alive and not connection.closed:  # (keep_alive: read at the end)
             self._keep(connection)
         else:
             connection._close()
@@ -426,11 +436,17 @@ async def _write_body(
     chunked: bool,
     within: float | None,
 ) -> None:
+    """Write a streamed body; stop early if the whole answer came meanwhile (a refusal before
+    the upload ended, 413 say: the answer is what counts, the connection is not reused)."""
     chunks: AsyncIterable[bytes] = stream if isinstance(stream, AsyncIterable) else _aiter(stream)
     async for chunk in chunks:
-        if not chunk:
-            continue
-        await connection.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk, within)
+        if connection.answered():
+            connection.keep_alive = False
+            return
+        if chunk:
+            await connection.write(
+                b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk, within
+            )
     if chunked:
         await connection.write(b"0\r\n\r\n", within)
 

@@ -64,7 +64,10 @@ async def serving(*replies: Reply, tls: ssl.SSLContext | None = None) -> AsyncIt
     """A server answering its n-th request with ``replies[n]``, on any connection."""
     script = Script(list(replies))
 
+    writers: list[asyncio.StreamWriter] = []
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
         script.connections += 1
         number = script.connections
         try:
@@ -87,6 +90,9 @@ async def serving(*replies: Reply, tls: ssl.SSLContext | None = None) -> AsyncIt
     async with server:
         yield script
         server.close()
+        for writer in writers:  # connections still kept alive: closed before the loop ends
+            writer.close()
+        await asyncio.sleep(0.01)
 
 
 def answer(status: int = 200, body: bytes = b'{"ok":true}', *, extra: bytes = b"") -> Reply:
@@ -293,11 +299,45 @@ def test_streamed_bodies_arrive_whole_with_length_or_chunked(run: Runner) -> Non
     run(go())
 
 
+def test_a_refusal_before_an_upload_ends_is_the_answer(run: Runner) -> None:
+    pulled: list[int] = []
+
+    async def upload() -> AsyncIterator[bytes]:
+        for number in range(20):
+            pulled.append(number)
+            yield b"x" * 1000
+            if number == 0:
+                await asyncio.sleep(0.3)  # the refusal arrives meanwhile
+
+    async def refuse_early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 413 Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await reader.read()  # drain whatever still comes, then close
+        writer.close()
+        await writer.wait_closed()
+        handled.set()
+
+    handled = asyncio.Event()
+
+    async def go() -> None:
+        server = await asyncio.start_server(refuse_early, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, delivery_client() as client:
+            response = await client.post(f"http://127.0.0.1:{port}/upload", content=upload())
+            assert response.status_code == 413
+            assert pulled == [0, 1]  # the rest of the upload was never read
+            await asyncio.wait_for(handled.wait(), 5)  # the client let the connection go
+            server.close()
+
+    run(go())
+
+
 def test_the_pool_limit_makes_the_next_request_wait_then_time_out(run: Runner) -> None:
     async def go() -> None:
         transport = Http11Transport(limits=httpx.Limits(max_connections=1))
         async with (
-            serving(silent(1.0), answer()) as srv,
+            serving(raw(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", pause=0.5)) as srv,
             httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(5, pool=0.2)) as client,
         ):
             first = asyncio.ensure_future(client.get(srv.url + "/slow"))
@@ -305,8 +345,8 @@ def test_the_pool_limit_makes_the_next_request_wait_then_time_out(run: Runner) -
             with pytest.raises(httpx.PoolTimeout) as caught:
                 await client.get(srv.url + "/next")
             assert isinstance(caught.value, NOT_SENT)
-            assert len(srv.seen) == 1  # the waiting request never went out
-            first.cancel()
+            assert (await first).status_code == 200
+            assert len(srv.seen) == 1  # the request that waited never went out
 
     run(go())
 
