@@ -130,7 +130,8 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self.status = self._parser.get_status_code()
-        if 100 <= self.status < 200:
+        if 100 <= self.status < 200:  # interim (100 Continue, 103): the real answer follows
+            self.reason, self.headers = b"", []
             return
         self.headers_done = True
         names = {name.lower() for name, _ in self.headers}

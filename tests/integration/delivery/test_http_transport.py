@@ -193,7 +193,7 @@ def test_chunked_close_delimited_and_gzip_answers_are_read_whole(run: Runner) ->
 
 def test_an_interim_100_continue_is_skipped(run: Runner) -> None:
     interim = raw(
-        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
         b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Final: yes\r\n\r\nok"
     )
 
@@ -201,7 +201,8 @@ def test_an_interim_100_continue_is_skipped(run: Runner) -> None:
         async with serving(interim, answer()) as srv, delivery_client() as client:
             response = await client.post(srv.url, content=b"x")
             assert (response.status_code, response.text) == (200, "ok")
-            assert response.headers["x-final"] == "yes"
+            assert response.headers["x-final"] == "yes" and response.reason_phrase == "OK"
+            assert "x-interim" not in response.headers
             assert (await client.get(srv.url)).status_code == 200  # still in step
 
     run(go())
@@ -328,6 +329,40 @@ def test_a_refusal_before_an_upload_ends_is_the_answer(run: Runner) -> None:
             assert response.status_code == 413
             assert pulled == [0, 1]  # the rest of the upload was never read
             await asyncio.wait_for(handled.wait(), 5)  # the client let the connection go
+            server.close()
+
+    run(go())
+
+
+def test_a_large_body_is_written_as_the_server_reads_it(run: Runner) -> None:
+    cover = bytes(range(256)) * 32_768  # 8 MiB: far over the socket's buffers
+
+    async def go() -> None:
+        async with serving(answer()) as srv, delivery_client() as client:
+            assert (await client.post(srv.url + "/media", content=cover)).status_code == 200
+            assert srv.seen[0].body == cover
+
+    run(go())
+
+
+def test_a_server_that_stops_reading_is_a_write_timeout(run: Runner) -> None:
+    stalled = asyncio.Event()
+
+    async def stop_reading(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await stalled.wait()  # reads nothing more until the client gave up
+        writer.close()
+        await writer.wait_closed()
+
+    async def go() -> None:
+        server = await asyncio.start_server(stop_reading, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, delivery_client(timeout=httpx.Timeout(5, write=0.3)) as client:
+            with pytest.raises(httpx.WriteTimeout) as caught:
+                await client.post(f"http://127.0.0.1:{port}/media", content=b"x" * 32_000_000)
+            assert not isinstance(caught.value, NOT_SENT)  # part of it went out
+            stalled.set()
+            await asyncio.sleep(0.05)
             server.close()
 
     run(go())
