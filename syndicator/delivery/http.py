@@ -150,10 +150,8 @@ class _Connection(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
-        if not self.headers_done:  # an interim 1xx answer: the real one follows
-            self.status, self.reason, self.headers = 0, b"", []
-            return
-        if self.done is not None and not self.done.done():
+        # An interim 1xx answer ends here too (headers not done): the real one follows.
+        if self.headers_done and self.done is not None and not self.done.done():
             self.keep_alive = self._parser.should_keep_alive()
             self._complete()
 
@@ -174,23 +172,24 @@ class _Connection(asyncio.Protocol):
         done = self.done
         if done is None or done.done():
             return
-        if self.headers_done and self.until_close and exc is None:
+        if exc is not None:
+            done.set_exception(httpx.ReadError(str(exc)))
+        elif self.headers_done and self.until_close:
             done.set_result(None)  # a body delimited by the close
-        elif not self.received:
+        elif self.received:
             done.set_exception(
-                httpx.RemoteProtocolError("Server disconnected without sending a response.")
-                if exc is None
-                else httpx.ReadError(str(exc))
+                httpx.RemoteProtocolError("the server closed the connection mid-answer")
             )
         else:
             done.set_exception(
-                httpx.RemoteProtocolError("the server closed the connection mid-answer")
-                if exc is None
-                else httpx.ReadError(str(exc))
+                httpx.RemoteProtocolError("Server disconnected without sending a response.")
             )
 
     def _close(self) -> None:
+        """Close the connection; an answer still awaited is given up (nothing reports it)."""
         self.closed = True
+        if self.done is not None and not self.done.done():
+            self.done.cancel()
         if self.transport is not None:
             self.transport.close()
 
@@ -215,12 +214,11 @@ class _Connection(asyncio.Protocol):
         done = self.done
         return done is not None and done.done() and not done.cancelled() and not done.exception()
 
-    def expect(self, *, head: bool) -> asyncio.Future[None]:
+    def expect(self, *, head: bool) -> None:
         """Get ready for the answer to the request about to be written."""
         self._reset(head=head)
         self.done = self.loop.create_future()
         self.progress = self.loop.time()
-        return self.done
 
     async def answer(self, within: float | None) -> None:
         """Wait for the whole answer; :class:`httpx.ReadTimeout` after *within* s of silence."""
@@ -301,7 +299,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         head = _request_head(request)  # refuses a bad header before anything is sent
         places = self._places
         if places is not None:
-            if places.locked():
+            if places.locked():  # (no timeout to arm when a place is free)
                 try:
                     async with asyncio.timeout(timeouts.get("pool")):
                         await places.acquire()
@@ -324,8 +322,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
     ) -> httpx.Response:
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         connection = self._reuse(origin) or await self._connect(request, origin, timeouts)
-        is_head = request.method == "HEAD"
-        answered = connection.expect(head=is_head)
+        connection.expect(head=request.method == "HEAD")
         write = timeouts.get("write")
         try:
             try:
@@ -343,8 +340,6 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 await connection.write(head + body, write)
             await connection.answer(timeouts.get("read"))
         except BaseException:
-            if not answered.done():
-                answered.cancel()
             connection._close()
             raise
         response = httpx.Response(
